@@ -1,0 +1,58 @@
+/**
+ * Typed errors. `InvalidInputError` names the offending field (a JSON path such as `params.W_rec` or
+ * `inputs[3][0]`) and what was expected; the CLI prints its message on one line and exits with code 2.
+ */
+import type { z } from 'zod';
+
+export class BplambdaError extends Error {
+  override name = 'BplambdaError';
+}
+
+export class InvalidInputError extends BplambdaError {
+  override name = 'InvalidInputError';
+  constructor(
+    /** JSON path of the offending field ('' for the whole input). */
+    readonly path: string,
+    /** What was expected, in words. */
+    readonly expected: string,
+    /** What was found, in words (optional). */
+    readonly found?: string,
+  ) {
+    super(
+      found === undefined
+        ? `${path || '(input)'}: expected ${expected}`
+        : `${path || '(input)'} ${found}, expected ${expected}`,
+    );
+  }
+}
+
+/** Numerical divergence (NaN or Infinity) in a named quantity. */
+export class DivergenceError extends BplambdaError {
+  override name = 'DivergenceError';
+  constructor(
+    readonly quantity: string,
+    readonly step?: number,
+  ) {
+    super(`non-finite value in ${quantity}${step === undefined ? '' : ` at step ${step}`}`);
+  }
+}
+
+/** JSON path from a path array: a.b[2][0]. */
+export const jsonPath = (path: readonly PropertyKey[]): string =>
+  path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc === '' ? String(k) : `${acc}.${String(k)}`), '');
+
+/** The first zod issue as an InvalidInputError. */
+export const fromZodError = (error: z.ZodError): InvalidInputError => {
+  const issue = error.issues[0]!;
+  const path = jsonPath(issue.path as PropertyKey[]);
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const p = path === '' ? key : `${path}.${key}`;
+    return new InvalidInputError(p, 'no such field (unknown fields are not allowed)', 'is not a known field');
+  }
+  if (issue.code === 'invalid_type') {
+    const found = issue.message.replace(/^Invalid input: expected [^,]*, /, '');
+    return new InvalidInputError(path, issue.expected === 'number' ? 'a finite number' : String(issue.expected), `is invalid (${found})`);
+  }
+  return new InvalidInputError(path, issue.message.replace(/^Invalid input: (expected )?/, ''), 'is invalid');
+};

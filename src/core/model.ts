@@ -1,0 +1,107 @@
+/**
+ * A model is a cell plus a linear readout ŷ_t = W_out h_t + b_out and a per-step loss:
+ *   mse:  L_t = ½‖ŷ_t − y_t‖²
+ *   xent: L_t = −Σ_k y_t[k] log softmax(ŷ_t)[k]   (y_t a one-hot or probability vector)
+ * Steps whose target is null have no loss (masks). A batch is a list of sequences (the leading batch axis);
+ * batch losses and gradients are means over its examples.
+ */
+import { type Cell, type CellStep, rollout } from './cell.js';
+import { type ParamShapes, type Params, type Tensor, matvec, outer, tensor, vecmat, vsub, vzeros } from './tensor.js';
+
+export const LOSSES = ['mse', 'xent'] as const;
+export type LossKind = (typeof LOSSES)[number];
+
+export interface Model {
+  readonly cell: Cell;
+  readonly outputSize: number; // O
+  readonly loss: LossKind;
+}
+
+/** One example: T inputs (size I) and T targets (size O, or null where there is no loss). */
+export interface Sequence {
+  readonly inputs: readonly Float64Array[];
+  readonly targets: readonly (Float64Array | null)[];
+}
+
+export type Batch = readonly Sequence[];
+
+export const readoutShapes = (model: Model): ParamShapes => ({
+  W_out: [model.outputSize, model.cell.hiddenSize],
+  b_out: [model.outputSize],
+});
+
+/** All parameter shapes of a model: the cell's, then the readout's. */
+export const modelShapes = (model: Model): ParamShapes => ({ ...model.cell.paramShapes, ...readoutShapes(model) });
+
+const get = (p: Params, k: string): Tensor => {
+  const t = p[k];
+  if (t === undefined) throw new RangeError(`parameter ${k} is missing`);
+  return t;
+};
+
+export const hiddenOf = (model: Model, s: Float64Array): Float64Array => s.subarray(0, model.cell.hiddenSize);
+
+export const readout = (model: Model, params: Params, s: Float64Array): Float64Array => {
+  const y = matvec(get(params, 'W_out'), hiddenOf(model, s));
+  const b = get(params, 'b_out').data;
+  for (let k = 0; k < y.length; k++) y[k] += b[k]!;
+  return y;
+};
+
+const softmax = (z: Float64Array): Float64Array => {
+  const m = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+};
+
+/** Loss of one step and its gradient with respect to the output ŷ. */
+export const lossAndGrad = (kind: LossKind, yHat: Float64Array, y: Float64Array): { loss: number; dy: Float64Array } => {
+  if (kind === 'mse') {
+    const dy = vsub(yHat, y);
+    return { loss: 0.5 * dy.reduce((a, v) => a + v * v, 0), dy };
+  }
+  const m = Math.max(...yHat);
+  const lse = m + Math.log(yHat.reduce((a, v) => a + Math.exp(v - m), 0));
+  let loss = 0;
+  let ysum = 0;
+  for (let k = 0; k < y.length; k++) {
+    loss -= y[k]! * (yHat[k]! - lse);
+    ysum += y[k]!;
+  }
+  const p = softmax(yHat);
+  return { loss, dy: p.map((pk, k) => ysum * pk - y[k]!) };
+};
+
+/** Everything known about one step of a sequence once the forward pass has run. */
+export interface StepRecord {
+  readonly step: CellStep;
+  readonly output: Float64Array; // ŷ_t
+  readonly loss: number; // L_t (0 without a target)
+  readonly dy: Float64Array | null; // ∂L_t/∂ŷ_t
+  /** l_t = ∂L_t/∂s_t (size S; zero without a target). */
+  readonly immediate: Float64Array;
+}
+
+/** Loss, output gradient and immediate state gradient l_t of one step. */
+export const stepRecord = (model: Model, params: Params, step: CellStep, target: Float64Array | null): StepRecord => {
+  const output = readout(model, params, step.state);
+  const immediate = vzeros(model.cell.stateSize);
+  if (target === null) return { step, output, loss: 0, dy: null, immediate };
+  const { loss, dy } = lossAndGrad(model.loss, output, target);
+  immediate.set(vecmat(dy, get(params, 'W_out')), 0);
+  return { step, output, loss, dy, immediate };
+};
+
+/** Forward pass over one sequence from s_0 = 0. */
+export const forward = (model: Model, params: Params, seq: Sequence, s0?: Float64Array): StepRecord[] =>
+  rollout(model.cell, params, seq.inputs, s0).map((st, t) => stepRecord(model, params, st, seq.targets[t] ?? null));
+
+export const sequenceLoss = (records: readonly StepRecord[]): number => records.reduce((a, r) => a + r.loss, 0);
+
+/** The readout's (immediate) gradient at one step: dy ⊗ h_t and dy. */
+export const readoutGrad = (model: Model, record: StepRecord): Params => {
+  const O = model.outputSize;
+  if (record.dy === null) return { W_out: tensor([O, model.cell.hiddenSize]), b_out: tensor([O]) };
+  return { W_out: outer(record.dy, hiddenOf(model, record.step.state)), b_out: tensor([O], record.dy) };
+};

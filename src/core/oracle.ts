@@ -1,0 +1,200 @@
+/**
+ * The oracle (`../shared/spec/oracle-contract.md`, format version 1): one fully specified sequence in, every
+ * quantity of BP(λ) and of exact BPTT out, in float64.
+ *
+ * The backward view (`synthesiserUpdate`, `tdErrors`, `sgGradients`) is computed by the online step function
+ * `bpLambdaStep`; the forward view (`lambdaTargets`, `forwardViewUpdate`) and `bpttGradients`, `futureGradients`
+ * by the separate backward recursions of `bptt.ts`. Their agreement is one of the library's checks.
+ */
+import { z } from 'zod';
+import { type BpLambdaStepResult, bpLambdaSequence } from './bplambda.js';
+import { backprop, forwardViewUpdate, futureGradients, lambdaTargets, predictions, trajectory } from './bptt.js';
+import type { Cell } from './cell.js';
+import { InvalidInputError, fromZodError } from './errors.js';
+import { lstmCell } from './lstm.js';
+import { type Model, type Sequence, sequenceLoss } from './model.js';
+import { ACTIVATIONS, rnnCell } from './rnn.js';
+import { linearSynthesiser } from './synthesiser.js';
+import { type Params, type Tensor, fromRows, toRows, unflattenParams } from './tensor.js';
+
+const num = z.number();
+const matrix = z.array(z.array(num));
+const vector = z.array(num);
+const unit = num.refine((v) => v >= 0 && v <= 1, { message: 'a number in [0, 1]' });
+
+export const caseSchema = z.strictObject({
+  format: z.literal('bplambda-case/1'),
+  cell: z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('rnn'), activation: z.enum(ACTIVATIONS) }),
+    z.strictObject({ type: z.literal('lstm') }),
+  ]),
+  params: z.strictObject({
+    W_in: matrix.optional(),
+    W_rec: matrix.optional(),
+    W_ih: matrix.optional(),
+    W_hh: matrix.optional(),
+    b: vector,
+    W_out: matrix,
+    b_out: vector,
+  }),
+  synthesiser: z.strictObject({ W: matrix, b: vector }),
+  inputs: matrix,
+  targets: z.array(vector.nullable()),
+  gamma: unit,
+  lambda: unit,
+});
+
+export type OracleCase = z.infer<typeof caseSchema>;
+
+type Rows = readonly (readonly number[])[];
+
+export interface OracleResult {
+  readonly format: 'bplambda-oracle/1';
+  readonly loss: number;
+  readonly states: number[][];
+  readonly bpttGradients: Record<string, number[][] | number[]>;
+  readonly futureGradients: number[][];
+  readonly syntheticGradients: number[][];
+  readonly lambdaTargets: number[][];
+  readonly tdErrors: number[][];
+  readonly synthesiserUpdate: { W: number[][]; b: number[] };
+  readonly forwardViewUpdate: { W: number[][]; b: number[] };
+  readonly sgGradients: Record<string, number[][] | number[]>;
+}
+
+const shapeText = (rows: Rows): string => `${rows.length}x${rows[0]?.length ?? 0}`;
+
+const checkMatrix = (path: string, rows: Rows | undefined, r: number, c: number): void => {
+  if (rows === undefined) throw new InvalidInputError(path, `a ${r}x${c} matrix`, 'is missing');
+  const ragged = rows.findIndex((row) => row.length !== rows[0]!.length);
+  if (ragged >= 0) throw new InvalidInputError(`${path}[${ragged}]`, `${rows[0]!.length} entries like the first row`, `has ${rows[ragged]!.length}`);
+  if (rows.length !== r || (rows[0]?.length ?? 0) !== c)
+    throw new InvalidInputError(path, `${r}x${c}`, `has shape ${shapeText(rows)}`);
+};
+
+const checkVector = (path: string, v: readonly unknown[], n: number): void => {
+  if (v.length !== n) throw new InvalidInputError(path, `${n} entries`, `has ${v.length}`);
+};
+
+/** A validated case, turned into the library's objects. */
+export interface ParsedCase {
+  readonly model: Model;
+  readonly params: Params;
+  readonly theta: Params;
+  readonly sequence: Sequence;
+  readonly gamma: number;
+  readonly lambda: number;
+}
+
+/** Validate a case (already parsed from JSON) against the contract; throws InvalidInputError naming the field. */
+export const parseCase = (input: unknown): ParsedCase => {
+  const r = caseSchema.safeParse(input);
+  if (!r.success) throw fromZodError(r.error);
+  const c = r.data;
+  const p = c.params;
+  const T = c.inputs.length;
+  if (T < 2) throw new InvalidInputError('inputs', 'at least 2 steps (T ≥ 2)', `has ${T}`);
+  const I = c.inputs[0]!.length;
+  if (I < 1) throw new InvalidInputError('inputs[0]', 'at least one input entry', 'is empty');
+  checkMatrix('inputs', c.inputs, T, I);
+  const O = p.b_out.length;
+  if (O < 1) throw new InvalidInputError('params.b_out', 'at least one output', 'is empty');
+  let cell: Cell;
+  let H: number;
+  if (c.cell.type === 'rnn') {
+    for (const k of ['W_ih', 'W_hh'] as const)
+      if (p[k] !== undefined) throw new InvalidInputError(`params.${k}`, 'W_in, W_rec and b for an rnn cell', 'is an LSTM parameter');
+    H = p.b.length;
+    if (H < 1) throw new InvalidInputError('params.b', 'at least one hidden unit', 'is empty');
+    checkMatrix('params.W_in', p.W_in, H, I);
+    checkMatrix('params.W_rec', p.W_rec, H, H);
+    cell = rnnCell({ inputSize: I, hiddenSize: H, activation: c.cell.activation });
+  } else {
+    for (const k of ['W_in', 'W_rec'] as const)
+      if (p[k] !== undefined) throw new InvalidInputError(`params.${k}`, 'W_ih, W_hh and b for an lstm cell', 'is an RNN parameter');
+    if (p.b.length < 4 || p.b.length % 4 !== 0)
+      throw new InvalidInputError('params.b', 'a positive multiple of 4 entries (4H, gates i, f, g, o)', `has ${p.b.length}`);
+    H = p.b.length / 4;
+    checkMatrix('params.W_ih', p.W_ih, 4 * H, I);
+    checkMatrix('params.W_hh', p.W_hh, 4 * H, H);
+    cell = lstmCell({ inputSize: I, hiddenSize: H });
+  }
+  checkMatrix('params.W_out', p.W_out, O, H);
+  const S = cell.stateSize;
+  checkMatrix('synthesiser.W', c.synthesiser.W, S, S);
+  checkVector('synthesiser.b', c.synthesiser.b, S);
+  checkVector('targets', c.targets, T);
+  c.targets.forEach((y, t) => {
+    if (y !== null) checkVector(`targets[${t}]`, y, O);
+  });
+  const m = (rows: Rows | undefined, cols: number): Tensor => fromRows(rows!, cols);
+  const v = (x: readonly number[]): Tensor => ({ shape: [x.length], data: Float64Array.from(x) });
+  const params: Params =
+    c.cell.type === 'rnn'
+      ? { W_in: m(p.W_in, I), W_rec: m(p.W_rec, H), b: v(p.b), W_out: m(p.W_out, H), b_out: v(p.b_out) }
+      : { W_ih: m(p.W_ih, I), W_hh: m(p.W_hh, H), b: v(p.b), W_out: m(p.W_out, H), b_out: v(p.b_out) };
+  return {
+    model: { cell, outputSize: O, loss: 'mse' },
+    params,
+    theta: { W: m(c.synthesiser.W, S), b: v(c.synthesiser.b) },
+    sequence: {
+      inputs: c.inputs.map((x) => Float64Array.from(x)),
+      targets: c.targets.map((y) => (y === null ? null : Float64Array.from(y))),
+    },
+    gamma: c.gamma,
+    lambda: c.lambda,
+  };
+};
+
+/** Parse JSON text and validate it as a case. */
+export const parseCaseJson = (text: string): ParsedCase => {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new InvalidInputError('', 'valid JSON', `is malformed JSON (${(e as Error).message})`);
+  }
+  return parseCase(value);
+};
+
+const rows = (vs: readonly Float64Array[]): number[][] => vs.map((x) => Array.from(x));
+
+const paramsJson = (p: Params, names: readonly string[]): Record<string, number[][] | number[]> =>
+  Object.fromEntries(names.map((k) => [k, p[k]!.shape.length === 2 ? toRows(p[k]!) : Array.from(p[k]!.data)]));
+
+/** Every quantity of the contract for one parsed case. */
+export const oracleParsed = (pc: ParsedCase): OracleResult => {
+  const { model, params, theta, sequence, gamma, lambda } = pc;
+  const S = model.cell.stateSize;
+  const synth = linearSynthesiser(S, S);
+  const traj = trajectory(model, params, sequence);
+  const bptt = backprop(model, params, traj);
+  const preds = predictions(synth, theta, traj);
+  const targets = lambdaTargets(traj, preds, gamma, lambda);
+  const online = bpLambdaSequence(
+    { model, synth, params, theta, options: { gamma, lambda, beta: 1, synthClip: Infinity } },
+    [sequence],
+  );
+  const tdErrors = online.steps.slice(1).map((s: BpLambdaStepResult) => s.tdErrors![0]!);
+  const names = Object.keys(params);
+  const synthJson = (flat: Float64Array) => {
+    const u = unflattenParams(flat, synth.paramShapes);
+    return { W: toRows(u['W']!), b: Array.from(u['b']!.data) };
+  };
+  return {
+    format: 'bplambda-oracle/1',
+    loss: sequenceLoss(traj.records),
+    states: rows(traj.records.map((r) => r.step.state)),
+    bpttGradients: paramsJson(bptt.grads, names),
+    futureGradients: rows(futureGradients(traj, gamma)),
+    syntheticGradients: rows(preds),
+    lambdaTargets: rows(targets),
+    tdErrors: rows(tdErrors),
+    synthesiserUpdate: synthJson(online.state.synthUpdate),
+    forwardViewUpdate: synthJson(forwardViewUpdate(synth, theta, traj, targets)),
+    sgGradients: paramsJson(online.state.netGrad, names),
+  };
+};
+
+/** `oracle(case) → result`: validate a case object and compute every quantity. */
+export const oracle = (input: unknown): OracleResult => oracleParsed(parseCase(input));
