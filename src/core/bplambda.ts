@@ -198,9 +198,9 @@ export const bpLambdaStep = (
 };
 
 /** Zero the accumulated updates (after they were applied), keeping the carried per-example state. */
-export const bpLambdaClearAccumulators = (ctx: Pick<BpLambdaContext, 'model' | 'synth'>, state: BpLambdaState): BpLambdaState => ({
+export const bpLambdaClearAccumulators = <St extends Pick<BpLambdaState, 'synthUpdate' | 'netGrad' | 'loss'>>(state: St): St => ({
   ...state,
-  synthUpdate: vzeros(paramCount(ctx.synth.paramShapes)),
+  synthUpdate: vzeros(state.synthUpdate.length),
   netGrad: scaleParams(state.netGrad, 0),
   loss: 0,
 });

@@ -14,3 +14,4 @@ export * from './random.js';
 export * from './init.js';
 export * from './errors.js';
 export * from './oracle.js';
+export * from './learner.js';

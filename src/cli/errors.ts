@@ -1,0 +1,21 @@
+/** Shared exit-code handling for commands: 0 success, 1 failure, 2 invalid input (file, case, option). */
+import { InvalidInputError } from '../core/errors.js';
+
+/**
+ * Run a command body; an InvalidInputError becomes one line on stderr (`<prefix>: <message>`) and exit code 2.
+ * Other errors propagate to main (exit 1).
+ */
+export const withInputErrors =
+  <A extends unknown[]>(prefix: string, body: (...args: A) => void | Promise<void>) =>
+  async (...args: A): Promise<void> => {
+    try {
+      await body(...args);
+    } catch (e) {
+      if (e instanceof InvalidInputError) {
+        process.stderr.write(`${prefix}: ${e.message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      throw e;
+    }
+  };

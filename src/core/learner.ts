@@ -1,0 +1,228 @@
+/**
+ * Training with any of the methods on one pure interface: `learnerInit(config, rng) → [state, rng]` and
+ * `trainBatch(config, state, batch) → [metrics, state]`. The state is a plain record (parameters, optimiser
+ * states, batch counter), so it can be checkpointed and resumed exactly.
+ *
+ * Methods:
+ * - `bp-lambda`: accumulate BP(λ), full-state synthesiser (exact) or, for the LSTM, the paper's cell mode;
+ *   parameters updated once per sequence (the authors' schedule) or after every step.
+ * - `sg`: Jaderberg-style n-step synthetic gradients (BPTT inside chunks of n, bootstrapped SG at the ends).
+ * - `tbptt`: truncated BPTT with chunk length n.  `bptt`: full BPTT.
+ * - `online`: no synthesiser; immediate gradient (RNN) or e-prop with the immediate loss (LSTM).
+ */
+import { type BpLambdaOptions, bpLambdaClearAccumulators, bpLambdaInit, bpLambdaStep } from './bplambda.js';
+import { type ChunkAlign, batchMean, bptt, truncatedBptt } from './bptt.js';
+import { nStepSg, onlineRule } from './baselines.js';
+import { InvalidInputError } from './errors.js';
+import { initModel, initSynthesiser } from './init.js';
+import { cellModeInit, cellModeStep } from './lstmCellMode.js';
+import { type Batch, type Model, modelShapes } from './model.js';
+import { type GradientTransformation, adam, applyUpdates, clipByGlobalNorm, sgd } from './optim.js';
+import type { Rng } from './random.js';
+import { type Synthesiser, linearSynthesiser, mlpSynthesiser } from './synthesiser.js';
+import { type Params, meanParams, paramsNorm, scaleParams, unflattenParams, vadd, vscale, vzeros, paramCount, vnorm } from './tensor.js';
+
+export type OptimiserSpec =
+  | { readonly kind: 'adam'; readonly lr: number; readonly beta1?: number; readonly beta2?: number; readonly eps?: number }
+  | { readonly kind: 'sgd'; readonly lr: number }
+  /** Parameters held fixed (e.g. the frozen RNN of the toy alignment task). */
+  | { readonly kind: 'frozen' };
+
+export interface SynthesiserSpec {
+  /** Hidden layer sizes of an MLP synthesiser; empty for the linear synthesiser (the paper's). */
+  readonly hidden: readonly number[];
+}
+
+export type Method =
+  | ({
+      readonly kind: 'bp-lambda';
+      /** 'full': ĝ predicts the gradient on the whole state (exact); 'cell': the paper's LSTM dL/dc mode. */
+      readonly mode: 'full' | 'cell';
+      /** 'sequence': one optimiser step per batch (the authors' default); 'step': one per time step. */
+      readonly schedule: 'sequence' | 'step';
+      readonly synthesiser: SynthesiserSpec;
+    } & BpLambdaOptions)
+  | {
+      readonly kind: 'sg';
+      readonly n: number;
+      readonly gamma: number;
+      readonly beta: number;
+      readonly align: ChunkAlign;
+      readonly target: 'discounted' | 'authors';
+      readonly synthesiser: SynthesiserSpec;
+    }
+  | { readonly kind: 'tbptt'; readonly n: number; readonly align: ChunkAlign }
+  | { readonly kind: 'bptt' }
+  | { readonly kind: 'online' };
+
+export interface LearnerConfig {
+  readonly model: Model;
+  readonly method: Method;
+  /** Optimiser of the network (cell and readout). */
+  readonly network: OptimiserSpec;
+  /** Optimiser of the synthesiser (methods with one). */
+  readonly synthesiser: OptimiserSpec;
+  /** Optional global-norm clip of the network gradient before its optimiser (off when undefined). */
+  readonly gradClip?: number;
+}
+
+export interface LearnerState {
+  readonly params: Params;
+  readonly theta: Params | null;
+  readonly networkOpt: unknown;
+  readonly synthOpt: unknown;
+  /** Batches trained so far. */
+  readonly batches: number;
+}
+
+export interface BatchMetrics {
+  readonly loss: number;
+  readonly gradNorm: number;
+  /** Norm of the synthesiser update applied (methods with a synthesiser). */
+  readonly synthUpdateNorm?: number;
+}
+
+export const usesSynthesiser = (m: Method): m is Extract<Method, { synthesiser: SynthesiserSpec }> =>
+  m.kind === 'bp-lambda' || m.kind === 'sg';
+
+/** The synthesiser a method uses on a model: S → S (full state), or 2H → H for the LSTM cell mode. */
+export const synthesiserFor = (model: Model, method: Method): Synthesiser | null => {
+  if (!usesSynthesiser(method)) return null;
+  const cellMode = method.kind === 'bp-lambda' && method.mode === 'cell';
+  if (cellMode && model.cell.type !== 'lstm')
+    throw new InvalidInputError('method.mode', "'full' for an RNN ('cell' is the LSTM's dL/dc mode)", "is 'cell'");
+  const S = model.cell.stateSize;
+  const [inp, out] = cellMode ? [S, model.cell.hiddenSize] : [S, S];
+  return method.synthesiser.hidden.length === 0 ? linearSynthesiser(inp, out) : mlpSynthesiser(inp, method.synthesiser.hidden, out);
+};
+
+const transformation = (spec: OptimiserSpec): GradientTransformation<unknown> | null => {
+  switch (spec.kind) {
+    case 'adam':
+      return adam(spec) as GradientTransformation<unknown>;
+    case 'sgd':
+      return sgd(spec.lr) as GradientTransformation<unknown>;
+    case 'frozen':
+      return null;
+  }
+};
+
+export const learnerInit = (config: LearnerConfig, rng: Rng): [LearnerState, Rng] => {
+  const [params, r1] = initModel(config.model, rng);
+  const synth = synthesiserFor(config.model, config.method);
+  const [theta, r2] = synth === null ? [null, r1] : initSynthesiser(synth, r1);
+  const netTx = transformation(config.network);
+  const synTx = transformation(config.synthesiser);
+  return [
+    {
+      params,
+      theta,
+      networkOpt: netTx?.init(params) ?? null,
+      synthOpt: theta === null ? null : (synTx?.init(theta) ?? null),
+      batches: 0,
+    },
+    r2,
+  ];
+};
+
+/** Apply a network gradient and a synthesiser update direction (to add) through the optimisers. */
+const applyAll = (
+  config: LearnerConfig,
+  state: LearnerState,
+  netGrad: Params,
+  synthAdd: Params | null,
+): LearnerState => {
+  let { params, theta, networkOpt, synthOpt } = state;
+  const netTx = transformation(config.network);
+  if (netTx !== null) {
+    const g = config.gradClip === undefined ? netGrad : clipByGlobalNorm(config.gradClip).update(netGrad, {})[0];
+    const [u, s] = netTx.update(g, networkOpt, params);
+    params = applyUpdates(params, u);
+    networkOpt = s;
+  }
+  const synTx = transformation(config.synthesiser);
+  if (synTx !== null && theta !== null && synthAdd !== null) {
+    // The synthesiser update is a direction to add; optimisers minimise, so pass its negative as the gradient.
+    const [u, s] = synTx.update(scaleParams(synthAdd, -1), synthOpt, theta);
+    theta = applyUpdates(theta, u);
+    synthOpt = s;
+  }
+  return { ...state, params, theta, networkOpt, synthOpt };
+};
+
+const checkBatch = (batch: Batch): number => {
+  if (batch.length === 0) throw new InvalidInputError('batch', 'at least one sequence', 'is empty');
+  const T = batch[0]!.inputs.length;
+  batch.forEach((s, b) => {
+    if (s.inputs.length !== T || s.targets.length !== T)
+      throw new InvalidInputError(`batch[${b}]`, `${T} inputs and ${T} targets like the first sequence`, `has ${s.inputs.length} inputs and ${s.targets.length} targets`);
+  });
+  return T;
+};
+
+/** Train on one batch (equal-length sequences); returns the batch metrics and the next state. */
+export const trainBatch = (config: LearnerConfig, state: LearnerState, batch: Batch): [BatchMetrics, LearnerState] => {
+  const T = checkBatch(batch);
+  const { model, method } = config;
+  const next = (m: BatchMetrics, s: LearnerState): [BatchMetrics, LearnerState] => [m, { ...s, batches: state.batches + 1 }];
+  switch (method.kind) {
+    case 'bptt':
+    case 'tbptt':
+    case 'online': {
+      const f =
+        method.kind === 'bptt'
+          ? (q: Batch[number]) => bptt(model, state.params, q)
+          : method.kind === 'tbptt'
+            ? (q: Batch[number]) => truncatedBptt(model, state.params, q, method.n, method.align)
+            : (q: Batch[number]) => onlineRule(model, state.params, q);
+      const r = batchMean(model, batch, f);
+      return next({ loss: r.loss, gradNorm: paramsNorm(r.grads) }, applyAll(config, state, r.grads, null));
+    }
+    case 'sg': {
+      const synth = synthesiserFor(model, method)!;
+      const rs = batch.map((q) => nStepSg(model, synth, state.params, state.theta!, q, method));
+      const P = paramCount(synth.paramShapes);
+      const synthAdd = vscale(
+        rs.reduce((a, r) => vadd(a, r.synthUpdate), vzeros(P)),
+        1 / rs.length,
+      );
+      const grads = meanParams(
+        rs.map((r) => r.grads),
+        modelShapes(model),
+      );
+      const loss = rs.reduce((a, r) => a + r.loss, 0) / rs.length;
+      return next(
+        { loss, gradNorm: paramsNorm(grads), synthUpdateNorm: vnorm(synthAdd) },
+        applyAll(config, state, grads, unflattenParams(synthAdd, synth.paramShapes)),
+      );
+    }
+    case 'bp-lambda': {
+      const synth = synthesiserFor(model, method)!;
+      const cell = method.mode === 'cell';
+      const ctxOf = (s: LearnerState) => ({ model, synth, params: s.params, theta: s.theta!, options: method });
+      let s = state;
+      let learner = cell ? cellModeInit(ctxOf(s), batch.length) : bpLambdaInit(ctxOf(s), batch.length);
+      let loss = 0;
+      let gradNorm = 0;
+      let synthNorm = 0;
+      for (let k = 0; k < T; k++) {
+        const input = {
+          inputs: batch.map((q) => q.inputs[k]!),
+          targets: batch.map((q) => q.targets[k] ?? null),
+          final: k === T - 1,
+        };
+        learner = cell
+          ? cellModeStep(ctxOf(s), learner as ReturnType<typeof cellModeInit>, input)[1]
+          : bpLambdaStep(ctxOf(s), learner as ReturnType<typeof bpLambdaInit>, input)[1];
+        if (method.schedule === 'step' || k === T - 1) {
+          loss += learner.loss;
+          gradNorm = Math.max(gradNorm, paramsNorm(learner.netGrad));
+          synthNorm = Math.max(synthNorm, vnorm(learner.synthUpdate));
+          s = applyAll(config, s, learner.netGrad, unflattenParams(learner.synthUpdate, synth.paramShapes));
+          learner = bpLambdaClearAccumulators(learner);
+        }
+      }
+      return next({ loss, gradNorm, synthUpdateNorm: synthNorm }, s);
+    }
+  }
+};
