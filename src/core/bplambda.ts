@@ -13,7 +13,7 @@
  * the caller's (see `learner.ts` for the once-per-sequence and every-step schedules).
  */
 import type { Model } from './model.js';
-import { modelShapes, readoutGrad, stepRecord } from './model.js';
+import { checkBatch, modelShapes, readoutGrad, stepRecord } from './model.js';
 import type { Synthesiser } from './synthesiser.js';
 import {
   type Mat,
@@ -210,9 +210,7 @@ export const bpLambdaSequence = (
   ctx: BpLambdaContext,
   batch: readonly { readonly inputs: readonly Float64Array[]; readonly targets: readonly (Float64Array | null)[] }[],
 ): { readonly steps: BpLambdaStepResult[]; readonly state: BpLambdaState } => {
-  const T = batch[0]?.inputs.length ?? 0;
-  if (batch.some((s) => s.inputs.length !== T || s.targets.length !== T))
-    throw new RangeError('all sequences of a batch must have the same length, with one target entry per step');
+  const T = checkBatch(ctx.model, batch);
   let state = bpLambdaInit(ctx, batch.length);
   const steps: BpLambdaStepResult[] = [];
   for (let k = 0; k < T; k++) {

@@ -16,7 +16,7 @@ import { nStepSg, onlineRule } from './baselines.js';
 import { InvalidInputError } from './errors.js';
 import { initModel, initSynthesiser } from './init.js';
 import { cellModeInit, cellModeStep } from './lstmCellMode.js';
-import { type Batch, type Model, modelShapes } from './model.js';
+import { type Batch, type Model, checkBatch, modelShapes } from './model.js';
 import { type GradientTransformation, adam, applyUpdates, clipByGlobalNorm, sgd } from './optim.js';
 import type { Rng } from './random.js';
 import { type Synthesiser, linearSynthesiser, mlpSynthesiser } from './synthesiser.js';
@@ -150,19 +150,9 @@ const applyAll = (
   return { ...state, params, theta, networkOpt, synthOpt };
 };
 
-const checkBatch = (batch: Batch): number => {
-  if (batch.length === 0) throw new InvalidInputError('batch', 'at least one sequence', 'is empty');
-  const T = batch[0]!.inputs.length;
-  batch.forEach((s, b) => {
-    if (s.inputs.length !== T || s.targets.length !== T)
-      throw new InvalidInputError(`batch[${b}]`, `${T} inputs and ${T} targets like the first sequence`, `has ${s.inputs.length} inputs and ${s.targets.length} targets`);
-  });
-  return T;
-};
-
 /** Train on one batch (equal-length sequences); returns the batch metrics and the next state. */
 export const trainBatch = (config: LearnerConfig, state: LearnerState, batch: Batch): [BatchMetrics, LearnerState] => {
-  const T = checkBatch(batch);
+  const T = checkBatch(config.model, batch);
   const { model, method } = config;
   const next = (m: BatchMetrics, s: LearnerState): [BatchMetrics, LearnerState] => [m, { ...s, batches: state.batches + 1 }];
   switch (method.kind) {

@@ -14,7 +14,7 @@
  */
 import type { CellStep } from './cell.js';
 import { lstmCellInputJacobian, lstmParts } from './lstm.js';
-import { type Model, type StepRecord, modelShapes, readoutGrad, stepRecord } from './model.js';
+import { type Model, type StepRecord, checkBatch, modelShapes, readoutGrad, stepRecord } from './model.js';
 import type { Synthesiser } from './synthesiser.js';
 import type { BpLambdaOptions } from './bplambda.js';
 import { clipPerTensor } from './bplambda.js';
@@ -128,7 +128,9 @@ export const cellModeStep = (ctx: CellModeContext, state: CellModeState, input: 
     const rec = stepRecord(model, params, step, input.targets[b] ?? null);
     const traces = eprop.advance(params, ex.eprop, step);
     const u = synth.predict(theta, ex.state, t);
-    let grad: Params = readoutGrad(model, rec);
+    // Start from zeros for every model parameter: addParams keeps only its first argument's keys, so a
+    // readout-only record here would silently drop the cell gradients below (and meanParams would then throw).
+    let grad: Params = { ...zerosParams(model.cell.paramShapes), ...readoutGrad(model, rec) };
     let td: Float64Array | null = null;
     let contribution: Float64Array | null = null;
     let synthetic: Float64Array | null = null;
@@ -207,7 +209,7 @@ export const cellModeSequence = (
   ctx: CellModeContext,
   batch: readonly { readonly inputs: readonly Float64Array[]; readonly targets: readonly (Float64Array | null)[] }[],
 ): { readonly steps: CellModeStepResult[]; readonly state: CellModeState } => {
-  const T = batch[0]?.inputs.length ?? 0;
+  const T = checkBatch(ctx.model, batch);
   let state = cellModeInit(ctx, batch.length);
   const steps: CellModeStepResult[] = [];
   for (let k = 0; k < T; k++) {

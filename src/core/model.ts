@@ -6,6 +6,7 @@
  * batch losses and gradients are means over its examples.
  */
 import { type Cell, type CellStep, rollout } from './cell.js';
+import { InvalidInputError } from './errors.js';
 import { type ParamShapes, type Params, type Tensor, matvec, outer, tensor, vecmat, vsub, vzeros } from './tensor.js';
 
 export const LOSSES = ['mse', 'xent'] as const;
@@ -104,4 +105,29 @@ export const readoutGrad = (model: Model, record: StepRecord): Params => {
   const O = model.outputSize;
   if (record.dy === null) return { W_out: tensor([O, model.cell.hiddenSize]), b_out: tensor([O]) };
   return { W_out: outer(record.dy, hiddenOf(model, record.step.state)), b_out: tensor([O], record.dy) };
+};
+
+const checkVec = (path: string, v: Float64Array, n: number): void => {
+  if (v.length !== n) throw new InvalidInputError(path, `${n} entries`, `has ${v.length}`);
+  const bad = v.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) throw new InvalidInputError(`${path}[${bad}]`, 'a finite number', `is ${v[bad]}`);
+};
+
+/**
+ * Check a batch against a model: at least one sequence, all of the same length T ≥ 1, inputs of size I,
+ * targets null or of size O, all numbers finite. Returns T. Throws InvalidInputError naming the field.
+ */
+export const checkBatch = (model: Model, batch: Batch, path = 'batch'): number => {
+  if (batch.length === 0) throw new InvalidInputError(path, 'at least one sequence', 'is empty');
+  const T = batch[0]!.inputs.length;
+  if (T < 1) throw new InvalidInputError(`${path}[0].inputs`, 'at least one step', 'is empty');
+  batch.forEach((s, b) => {
+    if (s.inputs.length !== T) throw new InvalidInputError(`${path}[${b}].inputs`, `${T} steps like the first sequence`, `has ${s.inputs.length}`);
+    if (s.targets.length !== T) throw new InvalidInputError(`${path}[${b}].targets`, `${T} entries (one per step)`, `has ${s.targets.length}`);
+    s.inputs.forEach((x, t) => checkVec(`${path}[${b}].inputs[${t}]`, x, model.cell.inputSize));
+    s.targets.forEach((y, t) => {
+      if (y !== null) checkVec(`${path}[${b}].targets[${t}]`, y, model.outputSize);
+    });
+  });
+  return T;
 };

@@ -2,7 +2,7 @@
  * Optimisers and gradient rules as pure `init`/`update` pairs (optax-style). `update` takes gradients (of a loss
  * to minimise) and returns updates to add to the parameters, with the next state. Nothing is mutated.
  */
-import { type Params, type Tensor, addParams, mapParams, paramsNorm, scaleParams, zipParams } from './tensor.js';
+import { type Params, type Tensor, addParams, paramsNorm, scaleParams, zipParams } from './tensor.js';
 
 export interface GradientTransformation<S> {
   init(params: Params): S;
@@ -78,6 +78,3 @@ export const chain = (...txs: readonly GradientTransformation<unknown>[]): Gradi
     return [g, next];
   },
 });
-
-/** Identity on a subset: apply `tx` only to the keys it was initialised with. */
-export const negate = (p: Params): Params => mapParams(p, (t) => ({ shape: t.shape, data: t.data.map((v) => -v) }));
