@@ -45,14 +45,28 @@ export const jsonPath = (path: readonly PropertyKey[]): string =>
 export const fromZodError = (error: z.ZodError): InvalidInputError => {
   const issue = error.issues[0]!;
   const path = jsonPath(issue.path as PropertyKey[]);
-  if (issue.code === 'unrecognized_keys') {
-    const key = issue.keys[0]!;
-    const p = path === '' ? key : `${path}.${key}`;
-    return new InvalidInputError(p, 'no such field (unknown fields are not allowed)', 'is not a known field');
+  const list = (values: readonly unknown[]) => values.map((v) => JSON.stringify(v)).join(' | ');
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const key = issue.keys[0]!;
+      const p = path === '' ? key : `${path}.${key}`;
+      return new InvalidInputError(p, 'no such field (unknown fields are not allowed)', 'is not a known field');
+    }
+    case 'invalid_type': {
+      const expected = issue.expected === 'number' ? 'a finite number' : issue.expected === 'array' ? 'an array' : String(issue.expected);
+      const received = /received (\S+)/.exec(issue.message)?.[1];
+      return received === 'undefined'
+        ? new InvalidInputError(path, expected, 'is missing')
+        : new InvalidInputError(path, expected, `is invalid (received ${received ?? 'another type'})`);
+    }
+    case 'invalid_value':
+      return new InvalidInputError(path, `one of ${list(issue.values)}`, 'is invalid');
+    case 'invalid_union': {
+      const options = (issue as unknown as { options?: readonly unknown[] }).options;
+      if (options !== undefined) return new InvalidInputError(path, `one of ${list(options)}`, 'is invalid');
+      return new InvalidInputError(path, 'a value of one of the allowed forms', 'is invalid');
+    }
+    default:
+      return new InvalidInputError(path, issue.message.replace(/^Invalid input: (expected )?/, ''), 'is invalid');
   }
-  if (issue.code === 'invalid_type') {
-    const found = issue.message.replace(/^Invalid input: expected [^,]*, /, '');
-    return new InvalidInputError(path, issue.expected === 'number' ? 'a finite number' : String(issue.expected), `is invalid (${found})`);
-  }
-  return new InvalidInputError(path, issue.message.replace(/^Invalid input: (expected )?/, ''), 'is invalid');
 };

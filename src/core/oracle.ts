@@ -62,6 +62,16 @@ export interface OracleResult {
   readonly sgGradients: Record<string, number[][] | number[]>;
 }
 
+/** The most common positive integer among the readings (ties: the earliest); 0 when there is none. */
+const consensus = (readings: readonly (number | undefined)[]): number => {
+  const counts = new Map<number, number>();
+  for (const r of readings) if (r !== undefined && Number.isInteger(r) && r > 0) counts.set(r, (counts.get(r) ?? 0) + 1);
+  let best = 0;
+  let bestCount = 0;
+  for (const [v, n] of counts) if (n > bestCount) [best, bestCount] = [v, n];
+  return best;
+};
+
 const shapeText = (rows: Rows): string => `${rows.length}x${rows[0]?.length ?? 0}`;
 
 const checkMatrix = (path: string, rows: Rows | undefined, r: number, c: number): void => {
@@ -97,24 +107,29 @@ export const parseCase = (input: unknown): ParsedCase => {
   const I = c.inputs[0]!.length;
   if (I < 1) throw new InvalidInputError('inputs[0]', 'at least one input entry', 'is empty');
   checkMatrix('inputs', c.inputs, T, I);
-  const O = p.b_out.length;
+  // Sizes are read from every field that states them and the most common reading wins, so that a message
+  // blames the one field that disagrees (a wrong b names params.b, not the matrices that agree with each other).
+  const lstm = c.cell.type === 'lstm';
+  const gates = lstm ? 4 : 1;
+  const W1 = lstm ? p.W_ih : p.W_in;
+  const W2 = lstm ? p.W_hh : p.W_rec;
+  const firstTarget = c.targets.find((y) => y !== null);
+  const O = consensus([p.b_out.length, p.W_out.length, firstTarget?.length]);
   if (O < 1) throw new InvalidInputError('params.b_out', 'at least one output', 'is empty');
+  const H = consensus([p.b.length / gates, W1 && W1.length / gates, W2 && W2.length / gates, W2?.[0]?.length, p.W_out[0]?.length, c.synthesiser.b.length / (lstm ? 2 : 1)]);
+  if (H < 1) throw new InvalidInputError('params.b', `at least ${gates} entries (${lstm ? '4H, gates i, f, g, o' : 'H'})`, `has ${p.b.length}`);
+  checkVector('params.b', p.b, gates * H);
+  checkVector('params.b_out', p.b_out, O);
   let cell: Cell;
-  let H: number;
-  if (c.cell.type === 'rnn') {
+  if (!lstm) {
     for (const k of ['W_ih', 'W_hh'] as const)
       if (p[k] !== undefined) throw new InvalidInputError(`params.${k}`, 'W_in, W_rec and b for an rnn cell', 'is an LSTM parameter');
-    H = p.b.length;
-    if (H < 1) throw new InvalidInputError('params.b', 'at least one hidden unit', 'is empty');
     checkMatrix('params.W_in', p.W_in, H, I);
     checkMatrix('params.W_rec', p.W_rec, H, H);
-    cell = rnnCell({ inputSize: I, hiddenSize: H, activation: c.cell.activation });
+    cell = rnnCell({ inputSize: I, hiddenSize: H, activation: (c.cell as { activation: (typeof ACTIVATIONS)[number] }).activation });
   } else {
     for (const k of ['W_in', 'W_rec'] as const)
       if (p[k] !== undefined) throw new InvalidInputError(`params.${k}`, 'W_ih, W_hh and b for an lstm cell', 'is an RNN parameter');
-    if (p.b.length < 4 || p.b.length % 4 !== 0)
-      throw new InvalidInputError('params.b', 'a positive multiple of 4 entries (4H, gates i, f, g, o)', `has ${p.b.length}`);
-    H = p.b.length / 4;
     checkMatrix('params.W_ih', p.W_ih, 4 * H, I);
     checkMatrix('params.W_hh', p.W_hh, 4 * H, H);
     cell = lstmCell({ inputSize: I, hiddenSize: H });
@@ -196,5 +211,35 @@ export const oracleParsed = (pc: ParsedCase): OracleResult => {
   };
 };
 
+/** Path of the first non-finite number in a JSON-like value, or null. */
+const firstNonFinite = (v: unknown, path: string): string | null => {
+  if (typeof v === 'number') return Number.isFinite(v) ? null : path;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const r = firstNonFinite(v[i], `${path}[${i}]`);
+      if (r !== null) return r;
+    }
+    return null;
+  }
+  if (v !== null && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      const r = firstNonFinite(x, path === '' ? k : `${path}.${k}`);
+      if (r !== null) return r;
+    }
+  }
+  return null;
+};
+
+/**
+ * Reject a result that overflowed float64 (JSON cannot carry NaN or Infinity): the case is valid in form but its
+ * numbers are too large for the computation, which is reported as an invalid case (exit code 2).
+ */
+export const checkFiniteResult = (r: OracleResult): OracleResult => {
+  const where = firstNonFinite(r, '');
+  if (where !== null)
+    throw new InvalidInputError('(case)', 'parameters and inputs whose BP(λ) quantities are finite', `overflows float64 (result ${where} is not finite)`);
+  return r;
+};
+
 /** `oracle(case) → result`: validate a case object and compute every quantity. */
-export const oracle = (input: unknown): OracleResult => oracleParsed(parseCase(input));
+export const oracle = (input: unknown): OracleResult => checkFiniteResult(oracleParsed(parseCase(input)));

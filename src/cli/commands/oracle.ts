@@ -1,6 +1,6 @@
 /** `bplambda oracle CASE.json [--out FILE] [--summary]`: the oracle contract (bplambda-case/1 → bplambda-oracle/1). */
 import type { Command } from 'commander';
-import { oracleParsed, parseCaseJson } from '../../core/oracle.js';
+import { checkFiniteResult, oracleParsed, parseCaseJson } from '../../core/oracle.js';
 import { withInputErrors } from '../errors.js';
 import { atomicWriteFile, readInputFile } from '../io.js';
 import { oracleSummary } from '../summary.js';
@@ -16,7 +16,7 @@ export const registerOracle = (program: Command): void => {
       withInputErrors('invalid case', (casePath: string, opts: { out?: string; summary?: boolean }) => {
         const text = readInputFile(casePath);
         const parsed = parseCaseJson(text);
-        const result = oracleParsed(parsed);
+        const result = checkFiniteResult(oracleParsed(parsed));
         const json = `${JSON.stringify(result)}\n`;
         if (opts.out !== undefined) atomicWriteFile(opts.out, json);
         if (opts.summary) {
