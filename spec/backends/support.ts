@@ -1,0 +1,72 @@
+/**
+ * Support for the backend conformance suite: every backend (and every gpu.js mode) that can start on this
+ * machine, the ones that cannot (with the reason), random host data, and tolerances derived from precision.
+ */
+import ndarray from 'ndarray';
+import type { Backend, DeviceArray } from '../../src/backends/backend.js';
+import { cpuBackend } from '../../src/backends/cpu/index.js';
+import { BackendUnavailableError } from '../../src/backends/errors.js';
+import { GPUJS_MODES, gpujsBackend } from '../../src/backends/gpu/index.js';
+import { referenceBackend } from '../../src/backends/reference.js';
+import { rngFromSeed, uniformRange } from '../../src/core/random.js';
+
+export interface Candidate {
+  readonly name: string;
+  readonly backend: Backend;
+}
+export interface Unavailable {
+  readonly name: string;
+  readonly reason: string;
+}
+
+const makers: readonly (readonly [string, () => Backend])[] = [
+  ['reference', () => referenceBackend() as Backend],
+  ['cpu f64 wasm-simd', () => cpuBackend({ precision: 64, kernels: 'wasm' }) as Backend],
+  ['cpu f64 js', () => cpuBackend({ precision: 64, kernels: 'js' }) as Backend],
+  ['cpu f32 wasm-simd', () => cpuBackend({ precision: 32, kernels: 'wasm' }) as Backend],
+  ['cpu f32 js', () => cpuBackend({ precision: 32, kernels: 'js' }) as Backend],
+  ...GPUJS_MODES.map((mode) => [`gpujs ${mode}`, () => gpujsBackend({ mode }) as Backend] as const),
+];
+
+/** Start every backend; a BackendUnavailableError puts it in `unavailable` with its reason, anything else throws. */
+export const startAll = (): { available: Candidate[]; unavailable: Unavailable[] } => {
+  const available: Candidate[] = [];
+  const unavailable: Unavailable[] = [];
+  for (const [name, make] of makers) {
+    try {
+      available.push({ name, backend: make() });
+    } catch (e) {
+      if (!(e instanceof BackendUnavailableError)) throw e;
+      unavailable.push({ name, reason: e.reason });
+    }
+  }
+  return { available, unavailable };
+};
+
+/** n uniform numbers in [lo, hi) from a seed. */
+export const randomData = (seed: number, n: number, lo = -1, hi = 1): Float64Array => uniformRange(rngFromSeed(seed), n, lo, hi)[0];
+
+/** Upload host data of a shape. */
+export const up = <A extends DeviceArray>(be: Backend<A>, data: Float64Array, shape: readonly number[]): A => be.upload(ndarray(data, [...shape]));
+
+/** Read back as float64. */
+export const down = <A extends DeviceArray>(be: Backend<A>, a: A): Float64Array => Float64Array.from(be.read(a).data);
+
+/**
+ * Max over entries of |x − ref| / bound, where bound = eps · terms · scale: the classic error bound of a sum
+ * of `terms` rounded operations, |fl(Σ) − Σ| ≤ terms · ε · Σ|summands| (Higham, §3.1), with `scale` the
+ * magnitude of Σ|summands|. ≤ 1 passes.
+ */
+export const boundRatio = (x: ArrayLike<number>, ref: ArrayLike<number>, eps: number, terms: number, scale: number): number => {
+  if (x.length !== ref.length) return Infinity;
+  const bound = eps * terms * Math.max(scale, 1e-300);
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - ref[i]!) / bound);
+  return m;
+};
+
+export const maxAbs = (a: ArrayLike<number>): number => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+};

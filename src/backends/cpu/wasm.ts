@@ -1,0 +1,178 @@
+/**
+ * WebAssembly SIMD kernels for the trace hot path, generated from this file (no toolchain, no binary blob).
+ *
+ * The module imports its memory (`e.m`) and exports `mm1` … `mm4`: for R = 1…4 rows,
+ *   mmR(e, o, j, K, ld, ncols, sc):  o[i·ld + p] = sc[i] · Σ_{k<K} j[i·K + k] · e[k·ld + p]
+ * for i < R and p < ncols (ncols a multiple of the block width, 2 vectors: 8 floats or 4 doubles); e, o, j and
+ * the per-row scales sc are byte offsets. Each (row, column) sum runs over k ascending from +0 with separate multiply and add, like the
+ * reference's loops (WebAssembly has no fused multiply-add), so in float64 the result is the reference's.
+ * The micro-kernel keeps R × 2 vector accumulators in registers and loads each E vector once per R rows.
+ */
+
+const uleb = (n: number): number[] => {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+};
+const sleb = (n: number): number[] => {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+};
+const vec = (items: readonly number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const section = (id: number, bytes: readonly number[]): number[] => [id, ...uleb(bytes.length), ...bytes];
+const name = (s: string): number[] => vec([...s].map((c) => [c.charCodeAt(0)]));
+
+const T_I32 = 0x7f;
+const T_V128 = 0x7b;
+
+const op = {
+  get: (i: number) => [0x20, ...uleb(i)],
+  set: (i: number) => [0x21, ...uleb(i)],
+  i32: (n: number) => [0x41, ...sleb(n)],
+  add: [0x6a],
+  mul: [0x6c],
+  shl: [0x74],
+  gtU: [0x4b],
+  geU: [0x4f],
+  block: [0x02, 0x40],
+  loop: [0x03, 0x40],
+  end: [0x0b],
+  br: (d: number) => [0x0c, ...uleb(d)],
+  brIf: (d: number) => [0x0d, ...uleb(d)],
+  simd: (code: number) => [0xfd, ...uleb(code)],
+};
+
+export type WasmPrecision = 32 | 64;
+
+/** The module's bytes for one precision. */
+export const traceKernelModule = (precision: WasmPrecision): Uint8Array => {
+  const f32 = precision === 32;
+  const shift = f32 ? 2 : 3; // log2 bytes per element
+  const lanes = f32 ? 4 : 2;
+  const width = 2 * lanes; // columns per block
+  const scalarLoad = f32 ? [0x2a, 2, 0] : [0x2b, 3, 0];
+  const splat = op.simd(f32 ? 0x13 : 0x14);
+  const vadd = op.simd(f32 ? 0xe4 : 0xf0);
+  const vmul = op.simd(f32 ? 0xe6 : 0xf2);
+  const vload = (offset: number) => [...op.simd(0x00), 4, ...uleb(offset)];
+  const vstore = (offset: number) => [...op.simd(0x0b), 4, ...uleb(offset)];
+  const vzero = [...op.simd(0x0c), ...new Array<number>(16).fill(0)];
+
+  // params: 0 e, 1 o, 2 j, 3 K, 4 ld, 5 ncols, 6 sc (i32)
+  // locals: 7 p, 8 k, 9 ep, 10 jp, 11 op (i32); 12 scale of the row being stored (v128); 13.. accumulators, then e0, e1, c
+  const body = (R: number): number[] => {
+    const acc = (r: number, h: number) => 13 + r * 2 + h;
+    const e0 = 13 + 2 * R;
+    const c = e0 + 2;
+    const b: number[] = [];
+    const toBytes = [...op.i32(shift), ...op.shl]; // element count on the stack → bytes
+    b.push(...op.i32(0), ...op.set(7));
+    b.push(...op.block, ...op.loop);
+    {
+      // while p + width <= ncols
+      b.push(...op.get(7), ...op.i32(width), ...op.add, ...op.get(5), ...op.gtU, ...op.brIf(1));
+      for (let r = 0; r < R; r++) for (let h = 0; h < 2; h++) b.push(...vzero, ...op.set(acc(r, h)));
+      b.push(...op.get(0), ...op.get(7), ...toBytes, ...op.add, ...op.set(9)); // ep = e + p
+      b.push(...op.get(2), ...op.set(10)); // jp = j
+      b.push(...op.i32(0), ...op.set(8));
+      b.push(...op.block, ...op.loop);
+      {
+        b.push(...op.get(8), ...op.get(3), ...op.geU, ...op.brIf(1));
+        b.push(...op.get(9), ...vload(0), ...op.set(e0), ...op.get(9), ...vload(16), ...op.set(e0 + 1));
+        for (let r = 0; r < R; r++) {
+          // c = splat(j[jp + r·K])
+          b.push(...op.get(10), ...op.get(3), ...op.i32(r), ...op.mul, ...toBytes, ...op.add, ...scalarLoad, ...splat, ...op.set(c));
+          for (let h = 0; h < 2; h++) b.push(...op.get(acc(r, h)), ...op.get(c), ...op.get(e0 + h), ...vmul, ...vadd, ...op.set(acc(r, h)));
+        }
+        b.push(...op.get(9), ...op.get(4), ...toBytes, ...op.add, ...op.set(9)); // ep += ld
+        b.push(...op.get(10), ...op.i32(1 << shift), ...op.add, ...op.set(10)); // jp += 1 element
+        b.push(...op.get(8), ...op.i32(1), ...op.add, ...op.set(8));
+        b.push(...op.br(0), ...op.end, ...op.end);
+      }
+      // op = o + p ; store rows r at op + r·ld
+      b.push(...op.get(1), ...op.get(7), ...toBytes, ...op.add, ...op.set(11));
+      for (let r = 0; r < R; r++) {
+        b.push(...op.get(6), ...op.i32(r << shift), ...op.add, ...scalarLoad, ...splat, ...op.set(12)); // sc[r]
+        for (let h = 0; h < 2; h++) b.push(...op.get(11), ...op.get(12), ...op.get(acc(r, h)), ...vmul, ...vstore(16 * h));
+        if (r < R - 1) b.push(...op.get(11), ...op.get(4), ...toBytes, ...op.add, ...op.set(11));
+      }
+      b.push(...op.get(7), ...op.i32(width), ...op.add, ...op.set(7));
+      b.push(...op.br(0), ...op.end, ...op.end);
+    }
+    const locals = vec([
+      [...uleb(5), T_I32],
+      [...uleb(1 + 2 * R + 3), T_V128],
+    ]);
+    const code = [...locals, ...b, ...op.end];
+    return [...uleb(code.length), ...code];
+  };
+
+  const fType = [0x60, ...vec([[T_I32], [T_I32], [T_I32], [T_I32], [T_I32], [T_I32], [T_I32]]), ...vec([])];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([fType])),
+    ...section(2, vec([[...name('e'), ...name('m'), 0x02, 0x00, ...uleb(1)]])),
+    ...section(3, vec([[0], [0], [0], [0]])),
+    ...section(7, vec([1, 2, 3, 4].map((R, i) => [...name(`mm${R}`), 0x00, i]))),
+    ...section(10, vec([1, 2, 3, 4].map((R) => body(R)))),
+  ]);
+};
+
+/**
+ * The parts of the WebAssembly JS API used here, typed locally (the project's `lib` has no DOM types, and
+ * @types/node does not declare the WebAssembly namespace).
+ */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: Record<string, unknown> };
+}
+const wasmApi = (): WasmApi | undefined => (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+export interface TraceKernels {
+  readonly module: object;
+  /** Columns per SIMD block. */
+  readonly width: number;
+}
+
+const cache = new Map<WasmPrecision, TraceKernels | null>();
+
+/** The compiled kernels, or null where WebAssembly SIMD is not available. */
+export const traceKernels = (precision: WasmPrecision): TraceKernels | null => {
+  if (!cache.has(precision)) {
+    const api = wasmApi();
+    const bytes = traceKernelModule(precision);
+    const ok = api !== undefined && api.validate(bytes);
+    cache.set(precision, ok ? { module: new api.Module(bytes), width: precision === 32 ? 8 : 4 } : null);
+  }
+  return cache.get(precision)!;
+};
+
+export type MmFn = (e: number, o: number, j: number, K: number, ld: number, ncols: number, sc: number) => void;
+
+/** An instance of the kernels bound to its own memory of `bytes` bytes (fixed size: views on it stay valid). */
+export const instantiate = (k: TraceKernels, bytes: number): { buffer: ArrayBuffer; mm: readonly [MmFn, MmFn, MmFn, MmFn] } => {
+  const api = wasmApi()!;
+  const pages = Math.max(1, Math.ceil(bytes / 65536));
+  const memory = new api.Memory({ initial: pages, maximum: pages });
+  const inst = new api.Instance(k.module, { e: { m: memory } });
+  const ex = inst.exports as Record<string, MmFn>;
+  return { buffer: memory.buffer, mm: [ex['mm1']!, ex['mm2']!, ex['mm3']!, ex['mm4']!] };
+};
