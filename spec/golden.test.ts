@@ -1,0 +1,157 @@
+/**
+ * The golden set (`bplambda golden --out DIR`, src/verify/golden.ts):
+ *
+ * - it covers what issue 5 asks for (RNN identity and tanh, LSTM; several γ and λ; masks; T = 2, λ = 0, λ = 1,
+ *   γ = 0) plus batches, sigmoid/ReLU, no targets and a zero synthesiser;
+ * - every trace verifies (round trip through `verify`), and its quantities are the oracle's;
+ * - it is deterministic; the manifest and SHA256SUMS list every file with its sha256 and size; the cases of
+ *   version 1 are pinned by a hash (changing a case needs a new GOLDEN_VERSION);
+ * - the command writes exactly `goldenFiles(...)` into the directory, `bplambda verify` passes on the written
+ *   files, and an unusable --out exits 2 without writing.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { oracle } from '../src/core/oracle.js';
+import { GOLDEN_SPECS, GOLDEN_VERSION, goldenFiles, sha256 } from '../src/verify/golden.js';
+import { traceJsonSchemaText } from '../src/verify/schema.js';
+import { verifyTraceJson } from '../src/verify/verify.js';
+
+const root = join(import.meta.dirname, '..');
+const cli = join(root, 'dist/src/cli/main.js');
+const tmp = mkdtempSync(join(tmpdir(), 'bplambda-golden-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const run = (args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [cli, ...args], { cwd: root });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('error', reject);
+    p.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+
+const files = goldenFiles('bplambda test');
+const traceNames = Object.keys(files).filter((f) => f.endsWith('.trace.json'));
+
+interface Manifest {
+  format: string;
+  goldenVersion: number;
+  generator: string;
+  traceFormat: string;
+  files: { file: string; sha256: string; bytes: number; kind: string }[];
+}
+
+describe('golden set', () => {
+  it('covers the cells, γ, λ, masks and edge cases of issue 5', () => {
+    const s = GOLDEN_SPECS;
+    const rnnWith = (a: string) => s.some((x) => x.cell.type === 'rnn' && x.cell.activation === a);
+    expect(rnnWith('identity') && rnnWith('tanh')).toBe(true);
+    expect(s.some((x) => x.cell.type === 'lstm')).toBe(true);
+    expect(new Set(s.map((x) => x.gamma)).size).toBeGreaterThanOrEqual(4);
+    expect(new Set(s.map((x) => x.lambda)).size).toBeGreaterThanOrEqual(5);
+    for (const edge of [(x: (typeof s)[number]) => x.T === 2, (x: (typeof s)[number]) => x.lambda === 0, (x: (typeof s)[number]) => x.lambda === 1, (x: (typeof s)[number]) => x.gamma === 0]) {
+      expect(s.filter((x) => x.cell.type === 'rnn').some(edge)).toBe(true);
+      expect(s.filter((x) => x.cell.type === 'lstm').some(edge)).toBe(true);
+    }
+    expect(s.some((x) => Array.isArray(x.masked))).toBe(true);
+    expect(s.some((x) => x.batch !== undefined)).toBe(true);
+    expect(traceNames).toHaveLength(s.length);
+    // Masks really are in the files: some targets are null, and not all.
+    const t = JSON.parse(files[traceNames.find((n) => n.includes('masked'))!]!) as { case: { targets: unknown[] } };
+    expect(t.case.targets.some((y) => y === null)).toBe(true);
+    expect(t.case.targets.some((y) => y !== null)).toBe(true);
+  });
+
+  it('every trace round-trips through verify with zero error, and its quantities are the oracle’s', () => {
+    for (const name of traceNames) {
+      const text = files[name]!;
+      const r = verifyTraceJson(text);
+      expect(r.pass, name).toBe(true);
+      expect(r.quantities).toHaveLength(11);
+      for (const q of r.quantities) expect(q.maxAbsError, `${name} ${q.quantity}`).toBe(0);
+      const t = JSON.parse(text) as { format: string; precision: string; case?: unknown; computed: Record<string, unknown> };
+      expect(t.format).toBe('bplambda-trace/1');
+      expect(t.precision).toBe('float64');
+      if (t.case !== undefined) {
+        const { format: _f, ...result } = oracle(t.case);
+        for (const [k, v] of Object.entries(result)) expect(t.computed[k]).toEqual(v);
+      }
+    }
+  });
+
+  it('is deterministic, and the cases of this version are pinned', () => {
+    expect(goldenFiles('bplambda test')).toEqual(files);
+    const inputs = traceNames
+      .map((k) => {
+        const t = JSON.parse(files[k]!) as { case?: unknown; batch?: unknown };
+        return JSON.stringify(t.case ?? t.batch);
+      })
+      .join('\n');
+    // Changing any golden case (or its order) changes this hash: bump GOLDEN_VERSION and update it together.
+    expect(GOLDEN_VERSION).toBe(1);
+    expect(sha256(inputs)).toBe('432bf2302ef4afaffff860ef27c9ea54d6132591677232a86dae400df36a46e0');
+  });
+
+  it('has a manifest and SHA256SUMS with every file’s checksum and size, a README and the schema', () => {
+    const m = JSON.parse(files['manifest.json']!) as Manifest;
+    expect(m).toMatchObject({ format: 'bplambda-golden/1', goldenVersion: GOLDEN_VERSION, generator: 'bplambda test', traceFormat: 'bplambda-trace/1' });
+    expect(m.files.map((f) => f.file).sort()).toEqual(Object.keys(files).filter((f) => f !== 'manifest.json' && f !== 'SHA256SUMS').sort());
+    for (const f of m.files) {
+      expect(f.sha256).toBe(sha256(files[f.file]!));
+      expect(f.bytes).toBe(Buffer.byteLength(files[f.file]!));
+    }
+    const sums = files['SHA256SUMS']!.trimEnd().split('\n');
+    expect(sums).toHaveLength(Object.keys(files).length - 1);
+    for (const line of sums) {
+      const [hash, name] = line.split('  ');
+      expect(hash).toBe(sha256(files[name!]!));
+    }
+    expect(files['bplambda-trace-1.schema.json']).toBe(traceJsonSchemaText());
+    const readme = files['README.md']!;
+    for (const phrase of ['row-major', 'row vectors', 'ĝ_T = 0', '½‖ŷ_t − y_t‖²', 'direction to **add**', 'means over']) expect(readme).toContain(phrase);
+    for (const n of traceNames) expect(readme).toContain(n);
+  });
+});
+
+describe('bplambda golden (CLI)', () => {
+  it('writes the set; verify passes on the written files; a second run writes the same bytes', async () => {
+    const dir = join(tmp, 'set', 'v1');
+    const first = await run(['golden', '--out', dir]);
+    expect(first.status).toBe(0);
+    expect(first.stderr).toBe('');
+    const written = Object.fromEntries(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+    const generator = (JSON.parse(written['manifest.json']!) as Manifest).generator;
+    expect(generator).toMatch(/^bplambda \d+\.\d+\.\d+/);
+    expect(written).toEqual(goldenFiles(generator));
+    const pick = [traceNames[0]!, traceNames.find((n) => n.includes('lstm'))!, traceNames.find((n) => n.includes('batch'))!];
+    const checks = await Promise.all([...pick.map((f) => run(['verify', join(dir, f)])), run(['golden', '--out', dir])]);
+    for (const c of checks.slice(0, 3)) {
+      expect(c.status).toBe(0);
+      expect(c.stdout).toMatch(/PASS: all 11 quantities within tolerance/);
+    }
+    expect(checks[3]!.status).toBe(0);
+    expect(Object.fromEntries(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f), 'utf8')]))).toEqual(written);
+  });
+
+  it('an --out that is a file exits 2 with one line and writes nothing; a missing --out is a usage error', async () => {
+    const f = join(tmp, 'a-file');
+    writeFileSync(f, 'x');
+    const r = await run(['golden', '--out', f]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^invalid option: --out .*is not a directory/);
+    expect(readFileSync(f, 'utf8')).toBe('x');
+    const below = await run(['golden', '--out', join(f, 'sub')]);
+    expect(below.status).toBe(2);
+    expect(below.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(existsSync(join(f, 'sub'))).toBe(false);
+    const usage = await run(['golden']);
+    expect(usage.status).toBe(2);
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * examples/pytorch/verify_bplambda.py, an independent implementation in PyTorch (autograd), checked by
+ * `bplambda verify`: the traces it writes pass in float64 (an RNN case from examples/, an LSTM case with masks and
+ * a batch from the golden set), and in float32 with the float32 default tolerances, while the same float32 values
+ * declared as float64 fail (the tolerances are not vacuous).
+ *
+ * Runs only where PyTorch is importable (Debian: `apt-get install python3-torch`, which installs for
+ * /usr/bin/python3, so that interpreter is tried as well as `python3` on the PATH); reported as skipped elsewhere.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { GOLDEN_SPECS, goldenTrace } from '../src/verify/golden.js';
+import { QUANTITIES } from '../src/verify/schema.js';
+
+const root = join(import.meta.dirname, '..');
+const cli = join(root, 'dist/src/cli/main.js');
+const script = join(root, 'examples/pytorch/verify_bplambda.py');
+
+/** The first Python that can import torch, or null. */
+const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore', timeout: 60_000 }).status === 0) ?? null;
+
+const run = (cmd: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { cwd: root });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('error', reject);
+    p.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+
+describe.skipIf(python === null)('PyTorch example (examples/pytorch)', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'bplambda-pytorch-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const golden = (name: string): string => {
+    const f = join(tmp, `${name}.golden.json`);
+    writeFileSync(f, JSON.stringify(goldenTrace(GOLDEN_SPECS.find((s) => s.name === name)!, 5, 'test')));
+    return f;
+  };
+  const inputs = {
+    'rnn-tanh (examples/rnn-tanh.json)': join(root, 'examples/rnn-tanh.json'),
+    'lstm, masked': golden('lstm-g0.9-l0.5-masked'),
+    'batch of LSTM sequences': golden('batch-lstm-g1-l0.5'),
+  };
+
+  it('float64 traces of PyTorch autograd verify as passing (exit 0) on every quantity', async () => {
+    const entries = Object.entries(inputs);
+    const made = await Promise.all(entries.map(([, f], i) => run(python!, [script, f, '--out', join(tmp, `t64-${i}.json`)])));
+    for (const m of made) expect(m.status, m.stderr).toBe(0);
+    const verified = await Promise.all(entries.map((_, i) => run(process.execPath, [cli, 'verify', join(tmp, `t64-${i}.json`), '--json'])));
+    verified.forEach((v, i) => {
+      expect(v.status, `${entries[i]![0]}: ${v.stdout}${v.stderr}`).toBe(0);
+      const r = JSON.parse(v.stdout) as { pass: boolean; precision: string; producer: string; quantities: { quantity: string }[] };
+      expect(r.pass).toBe(true);
+      expect(r.precision).toBe('float64');
+      expect(r.producer).toMatch(/PyTorch/);
+      expect(r.quantities.map((q) => q.quantity)).toEqual([...QUANTITIES]);
+    });
+  });
+
+  it('float32 traces pass with the float32 defaults and fail when declared float64', async () => {
+    const out = join(tmp, 't32.json');
+    const made = await run(python!, [script, inputs['lstm, masked'], '--dtype', 'float32', '--out', out]);
+    expect(made.status, made.stderr).toBe(0);
+    const asFloat64 = join(tmp, 't32-as-64.json');
+    writeFileSync(asFloat64, JSON.stringify({ ...(JSON.parse(readFileSync(out, 'utf8')) as object), precision: 'float64' }));
+    const [ok, strict] = await Promise.all([run(process.execPath, [cli, 'verify', out]), run(process.execPath, [cli, 'verify', asFloat64])]);
+    expect(ok.status, ok.stdout).toBe(0);
+    expect(ok.stdout).toMatch(/precision float32/);
+    expect(strict.status).toBe(1);
+  });
+});

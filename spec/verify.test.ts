@@ -1,0 +1,311 @@
+/**
+ * `verify` (src/verify) as functions:
+ *
+ * - a trace written from the oracle's own output passes with zero error (RNN identity and tanh, LSTM; a case and a
+ *   batch), and its quantities are exactly the oracle result's;
+ * - a single perturbed number (fast-check over the trace, the quantity, the element and the size of the change,
+ *   including non-finite values) fails exactly that quantity, with exactly that path, step, example and element as
+ *   the first divergence, and one mismatch;
+ * - an independent perturbation of two elements reports the earlier step first (time order, also in a batch);
+ * - tolerances: declared precision changes the defaults; --rtol/--atol override them; the rule's boundary;
+ * - invalid traces throw InvalidInputError naming the field (unknown fields, wrong shapes, wrong precision, …).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../src/core/errors.js';
+import { oracle } from '../src/core/oracle.js';
+import { GOLDEN_SPECS, goldenTrace } from '../src/verify/golden.js';
+import { QUANTITIES } from '../src/verify/schema.js';
+import { defaultTolerance } from '../src/verify/tolerance.js';
+import { verifyReportJson, verifyTrace } from '../src/verify/verify.js';
+import { fcParams } from '../property-tests/arbitraries.js';
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type Seg = string | number;
+
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+const spec = (name: string) => GOLDEN_SPECS.find((s) => s.name === name)!;
+const traceOf = (name: string, seed = 7): Record<string, Json> => goldenTrace(spec(name), seed, 'test') as Record<string, Json>;
+
+const RNN_ID = 'rnn-identity-g0.9-l0.5-masked';
+const RNN_TANH = 'rnn-tanh-g0.5-l0.7-masked';
+const LSTM = 'lstm-g0.9-l0.5-masked';
+const BATCH = 'batch-rnn-tanh-g0.9-l0.7';
+const BATCH_LSTM = 'batch-lstm-g1-l0.5';
+
+/** Every leaf of a JSON value, as segment lists, in row-major order. */
+const leafPaths = (v: Json, segs: Seg[] = [], out: Seg[][] = []): Seg[][] => {
+  if (Array.isArray(v)) v.forEach((x, i) => leafPaths(x, [...segs, i], out));
+  else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) leafPaths(x, [...segs, k], out);
+  else out.push(segs);
+  return out;
+};
+const get = (v: Json, segs: readonly Seg[]): Json => segs.reduce<Json>((a, s) => (a as Record<string | number, Json>)[s]!, v);
+const set = (v: Json, segs: readonly Seg[], x: Json): void => {
+  const parent = get(v, segs.slice(0, -1)) as Record<string | number, Json>;
+  parent[segs[segs.length - 1]!] = x;
+};
+const pathText = (q: string, segs: readonly Seg[]): string => q + segs.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('');
+
+const PER_STEP = new Set(['states', 'futureGradients', 'syntheticGradients', 'lambdaTargets', 'tdErrors']);
+
+/** What the report must say about a perturbed element, derived from the layout described in the docs. */
+const expectedLocation = (q: string, segs: readonly Seg[], batch: boolean) => {
+  if (PER_STEP.has(q) && batch) return { step: (segs[1] as number) + 1, example: segs[0] as number, rest: segs.slice(2) };
+  if (PER_STEP.has(q) || q === 'synthesiserUpdatePerStep') return { step: (segs[0] as number) + 1, example: null, rest: segs.slice(1) };
+  return { step: null, example: null, rest: segs };
+};
+
+describe('verify on the oracle’s own output', () => {
+  it.each([RNN_ID, RNN_TANH, LSTM, 'rnn-tanh-T2-g0.9-l0.5', 'lstm-T2-g1-l0'])('%s: a case trace passes with zero error', (name) => {
+    const t = traceOf(name);
+    // The computed quantities are exactly the oracle result of the case (plus the per-step updates).
+    const { format: _f, ...result } = oracle(t['case']);
+    expect(Object.keys(t['computed'] as object).sort()).toEqual([...QUANTITIES].sort());
+    for (const [k, v] of Object.entries(result)) expect((t['computed'] as Record<string, unknown>)[k]).toEqual(v);
+    const r = verifyTrace(t);
+    expect(r.pass).toBe(true);
+    expect(r.failed).toEqual([]);
+    expect(r.quantities.map((q) => q.quantity)).toEqual([...QUANTITIES]);
+    for (const q of r.quantities) {
+      expect(q).toMatchObject({ pass: true, mismatches: 0, maxAbsError: 0, maxRelError: 0, firstDivergence: null });
+      expect(q.compared).toBeGreaterThan(0);
+    }
+  });
+
+  it.each([BATCH, BATCH_LSTM])('%s: a batch trace passes; batch means are the means of the per-example oracle results', (name) => {
+    const t = traceOf(name);
+    const r = verifyTrace(t);
+    expect(r.pass).toBe(true);
+    expect(r.mode).toBe('batch');
+    const b = t['batch'] as Record<string, Json> & { examples: { inputs: Json; targets: Json }[] };
+    const { examples, ...shared } = b;
+    const per = examples.map((e) => oracle({ format: 'bplambda-case/1', ...shared, inputs: e.inputs, targets: e.targets }));
+    const computed = t['computed'] as Record<string, Json>;
+    expect(computed['states']).toEqual(per.map((p) => p.states));
+    expect(computed['tdErrors']).toEqual(per.map((p) => p.tdErrors));
+    expect(computed['loss']).toBeCloseTo(per.reduce((a, p) => a + p.loss, 0) / per.length, 14);
+    const meanW = per[0]!.synthesiserUpdate.W.map((row, i) => row.map((_, j) => per.reduce((a, p) => a + p.synthesiserUpdate.W[i]![j]!, 0) / per.length));
+    (computed['synthesiserUpdate'] as { W: number[][] }).W.forEach((row, i) => row.forEach((x, j) => expect(x).toBeCloseTo(meanW[i]![j]!, 14)));
+  });
+
+  it('the per-step synthesiser updates sum to the backward-view update', () => {
+    const c = traceOf(LSTM)['computed'] as { synthesiserUpdatePerStep: { W: number[][]; b: number[] }[]; synthesiserUpdate: { W: number[][]; b: number[] } };
+    const sumB = c.synthesiserUpdate.b.map((_, i) => c.synthesiserUpdatePerStep.reduce((a, u) => a + u.b[i]!, 0));
+    sumB.forEach((x, i) => expect(x).toBeCloseTo(c.synthesiserUpdate.b[i]!, 12));
+    expect(c.synthesiserUpdatePerStep.length).toBe(spec(LSTM).T - 1);
+  });
+
+  it('any subset of quantities and of gradient tensors is verified on its own', () => {
+    const t = traceOf(RNN_TANH);
+    const c = t['computed'] as Record<string, Json>;
+    t['computed'] = { tdErrors: c['tdErrors']!, bpttGradients: { W_rec: (c['bpttGradients'] as Record<string, Json>)['W_rec']! } };
+    const r = verifyTrace(t);
+    expect(r.pass).toBe(true);
+    expect(r.quantities.map((q) => q.quantity)).toEqual(['tdErrors', 'bpttGradients']);
+    expect(r.quantities[1]!.compared).toBe(spec(RNN_TANH).H ** 2);
+  });
+});
+
+describe('a single perturbed number', () => {
+  const traces = [RNN_ID, RNN_TANH, LSTM, BATCH, BATCH_LSTM].map((n) => ({ name: n, trace: traceOf(n), batch: n.startsWith('batch') }));
+
+  it('is reported as exactly that quantity, step, example and element (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.nat(traces.length - 1),
+        fc.nat(QUANTITIES.length - 1),
+        fc.nat(),
+        fc.oneof(
+          fc.double({ min: 1e-6, max: 1e3, noNaN: true }).chain((m) => fc.constantFrom(m, -m)),
+          fc.constantFrom<Json>('NaN', 'Infinity', '-Infinity'),
+        ),
+        (ti, qi, li, change) => {
+          const { trace, batch } = traces[ti]!;
+          const q = QUANTITIES[qi]!;
+          const t = clone(trace);
+          const computed = t['computed'] as Record<string, Json>;
+          const leaves = q === 'loss' ? [[]] : leafPaths(computed[q]!);
+          const segs = leaves[li % leaves.length]!;
+          const original = q === 'loss' ? (computed['loss'] as number) : (get(computed[q]!, segs) as number);
+          // A relative change of at least 1e-6 of max(1, |x|): far outside the float64 tolerance (1e-9 relative,
+          // 1e-12 times the quantity's scale).
+          const bad: Json = typeof change === 'number' ? original + change * Math.max(1, Math.abs(original)) : change;
+          if (q === 'loss') computed['loss'] = bad;
+          else set(computed[q]!, segs, bad);
+          const r = verifyTrace(t);
+          expect(r.pass).toBe(false);
+          expect(r.failed).toEqual([q]);
+          const qr = r.quantities.find((x) => x.quantity === q)!;
+          expect(qr.mismatches).toBe(1);
+          const loc = expectedLocation(q, segs, batch);
+          const d = qr.firstDivergence!;
+          expect(d.path).toBe(pathText(q, segs));
+          expect(d.step).toBe(loc.step);
+          expect(d.example).toBe(loc.example);
+          expect(d.element).toBe(pathText('', loc.rest).replace(/^\./, ''));
+          expect(d.expected).toBe(original);
+          if (typeof bad === 'number') {
+            expect(d.actual).toBe(bad);
+            expect(qr.maxAbsError).toBe(Math.abs(bad - original));
+            expect(d.absError).toBe(Math.abs(bad - original));
+          } else {
+            expect(Number.isFinite(d.actual)).toBe(false);
+            expect(qr.maxAbsError).toBe(Infinity);
+          }
+          for (const other of r.quantities) if (other.quantity !== q) expect(other.pass).toBe(true);
+        },
+      ),
+      fcParams(150),
+    );
+  });
+
+  it('examples of the report, by hand: tdErrors[3][1] and bpttGradients.W_rec[2][0]', () => {
+    const t = traceOf(RNN_TANH);
+    const c = t['computed'] as { tdErrors: number[][]; bpttGradients: { W_rec: number[][] } };
+    c.tdErrors[3]![1]! += 0.01;
+    c.bpttGradients.W_rec[2]![0]! *= 1.001;
+    const r = verifyTrace(t);
+    expect(r.failed).toEqual(['tdErrors', 'bpttGradients']);
+    expect(r.quantities.find((q) => q.quantity === 'tdErrors')!.firstDivergence).toMatchObject({ path: 'tdErrors[3][1]', step: 4, example: null, element: '[1]' });
+    expect(r.quantities.find((q) => q.quantity === 'bpttGradients')!.firstDivergence).toMatchObject({
+      path: 'bpttGradients.W_rec[2][0]',
+      step: null,
+      element: 'W_rec[2][0]',
+    });
+    expect(JSON.parse(verifyReportJson(r))).toMatchObject({ format: 'bplambda-verify/1', pass: false, failed: ['tdErrors', 'bpttGradients'] });
+  });
+
+  it('with two perturbed elements, the first divergence is the earlier step (also across examples of a batch)', () => {
+    const t = traceOf(BATCH);
+    const s = (t['computed'] as { states: number[][][] }).states;
+    s[0]![4]![0]! += 1; // example 0, step 5
+    s[2]![1]![3]! += 1; // example 2, step 2: earlier in time, later in row-major order
+    const d = verifyTrace(t).quantities.find((q) => q.quantity === 'states')!;
+    expect(d.mismatches).toBe(2);
+    expect(d.firstDivergence).toMatchObject({ path: 'states[2][1][3]', step: 2, example: 2, element: '[3]' });
+  });
+});
+
+describe('tolerances', () => {
+  const perturbRel = (name: string, rel: number): Record<string, Json> => {
+    const t = traceOf(name);
+    const st = (t['computed'] as { states: number[][] }).states;
+    st[1]![0] = st[1]![0]! * (1 + rel);
+    return t;
+  };
+
+  it('float64 defaults: 1e-9 relative fails, 1e-11 passes; float32 defaults accept 1e-6 but not 1e-2', () => {
+    expect(verifyTrace(perturbRel(RNN_TANH, 1e-8)).pass).toBe(false);
+    expect(verifyTrace(perturbRel(RNN_TANH, 1e-11)).pass).toBe(true);
+    const t32 = { ...perturbRel(RNN_TANH, 1e-6), precision: 'float32' };
+    expect(verifyTrace(t32).pass).toBe(true);
+    expect(verifyTrace({ ...perturbRel(RNN_TANH, 1e-2), precision: 'float32' }).pass).toBe(false);
+    expect(verifyTrace({ ...perturbRel(RNN_TANH, 1e-2), precision: 'bfloat16' }).pass).toBe(true);
+  });
+
+  it('a trace rounded to float32 passes with the float32 defaults and fails with the float64 ones', () => {
+    const t = traceOf(LSTM);
+    const round = (v: Json): Json => (typeof v === 'number' ? Math.fround(v) : Array.isArray(v) ? v.map(round) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, round(x)])) : v);
+    t['computed'] = round(t['computed']!);
+    expect(verifyTrace({ ...t, precision: 'float32' }).pass).toBe(true);
+    expect(verifyTrace({ ...t, precision: 'float64' }).pass).toBe(false);
+  });
+
+  it('defaults grow like √T below float64 and are reported with their source; options override each', () => {
+    expect(defaultTolerance('float64', 1000)).toEqual(defaultTolerance('float64', 2));
+    for (const p of ['float32', 'float16', 'bfloat16'] as const) {
+      expect(defaultTolerance(p, 400).rtol / defaultTolerance(p, 4).rtol).toBeCloseTo(10, 12);
+      expect(defaultTolerance(p, 10).rtol).toBeGreaterThan(defaultTolerance('float64', 10).rtol);
+    }
+    expect(defaultTolerance('bfloat16', 10).rtol).toBeGreaterThan(defaultTolerance('float16', 10).rtol);
+    expect(defaultTolerance('float16', 10).rtol).toBeGreaterThan(defaultTolerance('float32', 10).rtol);
+    const t = perturbRel(RNN_TANH, 1e-6);
+    const r = verifyTrace(t, { rtol: 1e-5 });
+    expect(r.pass).toBe(true);
+    expect(r.tolerance).toEqual({ rtol: 1e-5, atol: 1e-12, source: { rtol: 'option', atol: 'default' } });
+    expect(verifyTrace(t, { rtol: 1e-7 }).pass).toBe(false);
+    // A difference of 1e-3 on an element: passes with atol 1e-3 times the quantity's scale, not with less.
+    const t2 = traceOf(RNN_TANH);
+    const st = (t2['computed'] as { states: number[][] }).states;
+    st[0]![0] = st[0]![0]! + 1e-3;
+    expect(verifyTrace(t2, { rtol: 0, atol: 1.0001e-3 }).pass).toBe(true);
+    expect(verifyTrace(t2, { rtol: 0, atol: 0.9999e-3 }).pass).toBe(false);
+  });
+
+  it('invalid tolerance options are input errors naming the option', () => {
+    const t = traceOf(RNN_ID);
+    expect(() => verifyTrace(t, { rtol: -1 })).toThrow(/^--rtol/);
+    expect(() => verifyTrace(t, { atol: NaN })).toThrow(/^--atol/);
+  });
+});
+
+describe('invalid traces: InvalidInputError naming the field', () => {
+  const base = () => traceOf(RNN_TANH);
+  const cases: [string, (t: Record<string, Json>) => unknown, RegExp][] = [
+    ['not an object', () => 5, /^\(input\)/],
+    ['wrong format', (t) => ({ ...t, format: 'bplambda-trace/2' }), /^format /],
+    ['wrong precision', (t) => ({ ...t, precision: 'float128' }), /^precision .*"float64", "float32", "float16", "bfloat16"/],
+    ['missing precision', (t) => ({ ...t, precision: undefined }), /^precision/],
+    ['unknown top-level field', (t) => ({ ...t, extra: 1 }), /^extra is not a known field/],
+    ['unknown computed quantity', (t) => ({ ...t, computed: { ...(t['computed'] as object), tdError: [] } }), /^computed\.tdError is not a known field/],
+    ['empty computed', (t) => ({ ...t, computed: {} }), /^computed is empty, expected at least one quantity/],
+    ['no case nor batch', (t) => ({ ...t, case: undefined }), /^case is missing/],
+    ['both case and batch', (t) => ({ ...t, batch: traceOf(BATCH)['batch'] }), /^batch /],
+    ['invalid case field', (t) => ({ ...t, case: { ...(t['case'] as object), gamma: 1.5 } }), /^case\.gamma .*\[0, 1\]/],
+    ['case shape', (t) => ({ ...t, case: { ...(t['case'] as object), synthesiser: { W: [[1]], b: [1] } } }), /^case\.synthesiser\.W has shape 1x1, expected 5x5/],
+    ['too few rows', (t) => ({ ...t, computed: { tdErrors: (t['computed'] as { tdErrors: Json[] }).tdErrors.slice(1) } }), /^computed\.tdErrors has 5 entries, expected T−1 = 6 \(layout \(T−1\)×S = 6×5\)$/],
+    ['short row', (t) => ({ ...t, computed: { states: (t['computed'] as { states: number[][] }).states.map((r, i) => (i === 2 ? r.slice(1) : r)) } }), /^computed\.states\[2\] has 4 entries, expected S = 5 \(layout T×S = 7×5\)$/],
+    ['batch layout in a case', (t) => ({ ...t, computed: { states: [(t['computed'] as { states: Json }).states] } }), /^computed\.states has 1 entries, expected T = 7/],
+    ['a string in computed', (t) => ({ ...t, computed: { loss: 'zero' } }), /^computed\.loss is invalid, expected a number, or "NaN"/],
+    ['null in computed', (t) => ({ ...t, computed: { tdErrors: [[null]] } }), /^computed\.tdErrors is invalid, expected an array of rows of numbers/],
+    ['wrong gradient name for the cell', (t) => ({ ...t, computed: { bpttGradients: { W_ih: [[1]] } } }), /^computed\.bpttGradients\.W_ih is not a parameter of this case, expected a parameter of the rnn cell \(W_in, W_rec, b, W_out, b_out\)/],
+    ['gradient shape', (t) => ({ ...t, computed: { sgGradients: { b: [1, 2] } } }), /^computed\.sgGradients\.b has 2 entries, expected 5 \(layout 5\)$/],
+    ['empty gradients', (t) => ({ ...t, computed: { sgGradients: {} } }), /^computed\.sgGradients is empty/],
+    ['per-step update count', (t) => ({ ...t, computed: { synthesiserUpdatePerStep: [] } }), /^computed\.synthesiserUpdatePerStep has 0 entries, expected T−1 = 6/],
+    ['update shape', (t) => ({ ...t, computed: { synthesiserUpdate: { W: [[1]], b: [] } } }), /^computed\.synthesiserUpdate\.W has 1 entries, expected S = 5 \(layout S×S = 5×5\)$/],
+    ['batch examples of different lengths', () => {
+      const b = traceOf(BATCH);
+      const ex = (b['batch'] as { examples: { inputs: Json[]; targets: Json[] }[] }).examples[1]!;
+      ex.inputs = ex.inputs.slice(1);
+      ex.targets = ex.targets.slice(1);
+      return b;
+    }, /^batch\.examples\[1\]\.inputs has 5, expected 6 steps like examples\[0\]/],
+    ['batch example field', () => {
+      const b = traceOf(BATCH);
+      (b['batch'] as { examples: { targets: Json[] }[] }).examples[2]!.targets[0] = [1, 2, 3];
+      return b;
+    }, /^batch\.examples\[2\]\.targets\[0\] has 3, expected 2 entries/],
+    ['batch params', () => {
+      const b = traceOf(BATCH);
+      (b['batch'] as { params: { W_rec: Json } }).params.W_rec = [[1]];
+      return b;
+    }, /^batch\.params\.W_rec has shape 1x1, expected 4x4/],
+    ['batch quantity without the batch axis', () => {
+      const b = traceOf(BATCH);
+      b['computed'] = { tdErrors: (b['computed'] as { tdErrors: Json[] }).tdErrors[0]! };
+      return b;
+    }, /^computed\.tdErrors has 5 entries, expected B = 3 \(layout B×\(T−1\)×S = 3×5×4\)$/],
+  ];
+
+  it.each(cases)('%s', (_name, mutate, message) => {
+    const input = mutate(base());
+    let error: unknown;
+    try {
+      verifyTrace(JSON.parse(JSON.stringify(input)) as unknown);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toMatch(/\n/);
+  });
+
+  it('a case that overflows float64 is an input error, not a crash or a pass', () => {
+    const t = traceOf('rnn-identity-g1-l1');
+    const c = t['case'] as { params: { W_rec: number[][] } };
+    c.params.W_rec = c.params.W_rec.map((r) => r.map((x) => x * 1e300));
+    t['computed'] = { states: (t['computed'] as { states: Json }).states };
+    expect(() => verifyTrace(t)).toThrow(/^case .*overflows float64/);
+  });
+});

@@ -1,0 +1,142 @@
+/**
+ * `verify`: recompute every quantity a trace provides with the float64 reference and compare, element by element.
+ * Pure: a trace value (or its JSON text) and options in, a report out; invalid input throws InvalidInputError
+ * naming the field.
+ */
+import { InvalidInputError } from '../core/errors.js';
+import { type QuantityReport, type Tolerance, compareQuantity } from './compare.js';
+import { referenceQuantities } from './reference.js';
+import { type Precision, type QuantityName, QUANTITIES } from './schema.js';
+import { type Numeric, type ParsedTrace, parseTrace, parseTraceJson } from './trace.js';
+import { defaultTolerance } from './tolerance.js';
+
+export const VERIFY_REPORT_FORMAT = 'bplambda-verify/1';
+
+export interface VerifyOptions {
+  /** Relative tolerance; default from the declared precision (tolerance.ts). */
+  readonly rtol?: number | undefined;
+  /** Absolute tolerance; default from the declared precision. */
+  readonly atol?: number | undefined;
+}
+
+export interface VerifyReport {
+  readonly format: typeof VERIFY_REPORT_FORMAT;
+  /** True when every provided quantity is within tolerance. */
+  readonly pass: boolean;
+  readonly mode: 'case' | 'batch';
+  readonly cell: string;
+  readonly precision: Precision;
+  readonly producer: string | null;
+  readonly T: number;
+  readonly S: number;
+  /** Examples in the batch (1 for a single case). */
+  readonly B: number;
+  readonly gamma: number;
+  readonly lambda: number;
+  readonly tolerance: Tolerance & { readonly source: { readonly rtol: 'default' | 'option'; readonly atol: 'default' | 'option' } };
+  /** One entry per provided quantity, in the order of QUANTITIES. */
+  readonly quantities: readonly QuantityReport[];
+  /** Names of the quantities that failed. */
+  readonly failed: readonly QuantityName[];
+}
+
+const checkTolerance = (name: string, v: number | undefined): number | undefined => {
+  if (v === undefined) return undefined;
+  if (!Number.isFinite(v) || v < 0) throw new InvalidInputError(name, 'a finite number ≥ 0', `is ${v}`);
+  return v;
+};
+
+/** The first non-finite element of a reference quantity (a case that overflows float64), as a path. */
+const firstNonFinite = (v: Numeric, path: string): string | null => {
+  if (typeof v === 'number') return Number.isFinite(v) ? null : `${path} = ${v}`;
+  const entries: [string, Numeric][] = Array.isArray(v)
+    ? (v as Numeric[]).map((x, i) => [`${path}[${i}]`, x])
+    : Object.entries(v as Record<string, Numeric>).map(([k, x]) => [`${path}.${k}`, x]);
+  for (const [p, x] of entries) {
+    const r = firstNonFinite(x, p);
+    if (r !== null) return r;
+  }
+  return null;
+};
+
+/** Verify an already parsed trace. */
+export const verifyParsed = (trace: ParsedTrace, options: VerifyOptions = {}): VerifyReport => {
+  const rtol = checkTolerance('--rtol', options.rtol);
+  const atol = checkTolerance('--atol', options.atol);
+  const def = defaultTolerance(trace.precision, trace.T);
+  const tol = { rtol: rtol ?? def.rtol, atol: atol ?? def.atol };
+  const reference = referenceQuantities(trace.examples, trace.mode);
+  const quantities: QuantityReport[] = [];
+  for (const q of QUANTITIES) {
+    const actual = trace.computed[q];
+    if (actual === undefined) continue;
+    const bad = firstNonFinite(reference[q], q);
+    if (bad !== null)
+      throw new InvalidInputError(trace.mode, 'a case whose float64 reference quantities are finite', `overflows float64 (reference ${bad})`);
+    quantities.push(compareQuantity(q, actual, reference[q], tol, trace.mode === 'batch'));
+  }
+  const first = trace.examples[0]!;
+  return {
+    format: VERIFY_REPORT_FORMAT,
+    pass: quantities.every((r) => r.pass),
+    mode: trace.mode,
+    cell: trace.cell,
+    precision: trace.precision,
+    producer: trace.producer ?? null,
+    T: trace.T,
+    S: trace.S,
+    B: trace.B,
+    gamma: first.gamma,
+    lambda: first.lambda,
+    tolerance: { ...tol, source: { rtol: rtol === undefined ? 'default' : 'option', atol: atol === undefined ? 'default' : 'option' } },
+    quantities,
+    failed: quantities.filter((r) => !r.pass).map((r) => r.quantity),
+  };
+};
+
+/** `verify(trace) → report`: validate a trace object and compare it with the reference. */
+export const verifyTrace = (input: unknown, options: VerifyOptions = {}): VerifyReport => verifyParsed(parseTrace(input), options);
+
+/** The same from JSON text. */
+export const verifyTraceJson = (text: string, options: VerifyOptions = {}): VerifyReport => verifyParsed(parseTraceJson(text), options);
+
+// ---------------------------------------------------------------------------------------------------------
+// Output
+
+const fmt = (x: number): string => (x === 0 ? '0' : Number.isFinite(x) ? x.toExponential(2) : String(x));
+const fmtScale = (x: number): string => (x < 1e4 ? x.toPrecision(3) : x.toExponential(2));
+
+/** A readable report: one line per quantity, then the verdict. */
+export const formatVerifyReport = (name: string, r: VerifyReport): string => {
+  const lines: string[] = [];
+  lines.push(`bplambda verify: ${name}`);
+  const what = r.mode === 'batch' ? `batch of B = ${r.B}` : 'case';
+  lines.push(`  ${what}: ${r.cell}, T = ${r.T}, S = ${r.S}, γ = ${r.gamma}, λ = ${r.lambda}; precision ${r.precision}${r.producer === null ? '' : `; producer: ${r.producer}`}`);
+  const src = r.tolerance.source.rtol === 'default' && r.tolerance.source.atol === 'default' ? `defaults for ${r.precision}, T = ${r.T}` : 'from options';
+  lines.push(`  pass when |actual − reference| ≤ atol·scale + rtol·|reference|, scale = max(1, largest |reference| of the quantity)`);
+  lines.push(`  rtol = ${fmt(r.tolerance.rtol)}, atol = ${fmt(r.tolerance.atol)} (${src})`);
+  lines.push('');
+  lines.push(`  ${'quantity'.padEnd(26)}${'elements'.padStart(9)}${'scale'.padStart(10)}${'max abs err'.padStart(14)}${'max rel err'.padStart(14)}   result`);
+  for (const q of r.quantities) {
+    let line = `  ${q.quantity.padEnd(26)}${String(q.compared).padStart(9)}${fmtScale(q.scale).padStart(10)}${fmt(q.maxAbsError).padStart(14)}${fmt(q.maxRelError).padStart(14)}   ${q.pass ? 'pass' : 'FAIL'}`;
+    const d = q.firstDivergence;
+    if (d !== null) {
+      const where = [d.step === null ? null : `step t = ${d.step}`, d.example === null ? null : `example ${d.example}`, d.element === '' ? null : `element ${d.element}`]
+        .filter((x) => x !== null)
+        .join(', ');
+      line += `  first at ${d.path}${where === '' ? '' : ` (${where})`}: ${d.actual}, reference ${d.expected}; ${q.mismatches} of ${q.compared} elements differ`;
+    }
+    lines.push(line);
+  }
+  lines.push('');
+  lines.push(
+    r.pass
+      ? `PASS: all ${r.quantities.length} quantities within tolerance`
+      : `FAIL: ${r.failed.length} of ${r.quantities.length} quantities differ (${r.failed.join(', ')})`,
+  );
+  return lines.join('\n');
+};
+
+/** JSON-safe report: non-finite numbers (infinite relative errors, NaN values) become the strings "Infinity", "NaN". */
+export const verifyReportJson = (r: VerifyReport): string =>
+  JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
