@@ -12,7 +12,7 @@
  * than one step late; the numbers are identical. Nothing inside a call changes θ or Ψ: parameter updates are
  * the caller's (see `learner.ts` for the once-per-sequence and every-step schedules).
  */
-import type { Model } from './model.js';
+import type { Batch, Model } from './model.js';
 import { checkBatch, modelShapes, readoutGrad, stepRecord } from './model.js';
 import type { Synthesiser } from './synthesiser.js';
 import {
@@ -205,25 +205,37 @@ export const bpLambdaClearAccumulators = <St extends Pick<BpLambdaState, 'synthU
   loss: 0,
 });
 
-/** Run BP(λ) over a whole batch of equal-length sequences with θ and Ψ fixed (the offline regime). */
-export const bpLambdaSequence = (
-  ctx: BpLambdaContext,
-  batch: readonly { readonly inputs: readonly Float64Array[]; readonly targets: readonly (Float64Array | null)[] }[],
-): { readonly steps: BpLambdaStepResult[]; readonly state: BpLambdaState } => {
+/** The input of step k+1 of a batch (per example), with the final flag at the last step. */
+export const batchStepInput = (batch: Batch, k: number): StepInput => ({
+  inputs: batch.map((q) => q.inputs[k]!),
+  targets: batch.map((q) => q.targets[k] ?? null),
+  final: k === (batch[0]?.inputs.length ?? 0) - 1,
+});
+
+/**
+ * Run a step function over a whole batch of equal-length sequences with the parameters fixed (the offline regime),
+ * collecting every step's result: the loop shared by the full-state and the cell-mode learners.
+ */
+export const runSequence = <Ctx extends { readonly model: Model }, St, R>(
+  ctx: Ctx,
+  batch: Batch,
+  init: (ctx: Ctx, batchSize: number) => St,
+  step: (ctx: Ctx, state: St, input: StepInput) => [R, St],
+): { readonly steps: R[]; readonly state: St } => {
   const T = checkBatch(ctx.model, batch);
-  let state = bpLambdaInit(ctx, batch.length);
-  const steps: BpLambdaStepResult[] = [];
+  let state = init(ctx, batch.length);
+  const steps: R[] = [];
   for (let k = 0; k < T; k++) {
-    const [r, s] = bpLambdaStep(ctx, state, {
-      inputs: batch.map((q) => q.inputs[k]!),
-      targets: batch.map((q) => q.targets[k] ?? null),
-      final: k === T - 1,
-    });
+    const [r, s] = step(ctx, state, batchStepInput(batch, k));
     steps.push(r);
     state = s;
   }
   return { steps, state };
 };
+
+/** Run BP(λ) over a whole batch of equal-length sequences with θ and Ψ fixed (the offline regime). */
+export const bpLambdaSequence = (ctx: BpLambdaContext, batch: Batch): { readonly steps: BpLambdaStepResult[]; readonly state: BpLambdaState } =>
+  runSequence(ctx, batch, bpLambdaInit, bpLambdaStep);
 
 /** The synthesiser update as a parameter record (direction to add), from a flat update. */
 export const synthUpdateParams = (synth: Synthesiser, update: Float64Array): Params =>

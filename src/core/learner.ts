@@ -10,7 +10,7 @@
  * - `tbptt`: truncated BPTT with chunk length n.  `bptt`: full BPTT.
  * - `online`: no synthesiser; immediate gradient (RNN) or e-prop with the immediate loss (LSTM).
  */
-import { type BpLambdaOptions, bpLambdaClearAccumulators, bpLambdaInit, bpLambdaStep } from './bplambda.js';
+import { type BpLambdaOptions, batchStepInput, bpLambdaClearAccumulators, bpLambdaInit, bpLambdaStep } from './bplambda.js';
 import { type ChunkAlign, batchMean, bptt, truncatedBptt } from './bptt.js';
 import { nStepSg, onlineRule } from './baselines.js';
 import { InvalidInputError } from './errors.js';
@@ -196,11 +196,7 @@ export const trainBatch = (config: LearnerConfig, state: LearnerState, batch: Ba
       let gradNorm = 0;
       let synthNorm = 0;
       for (let k = 0; k < T; k++) {
-        const input = {
-          inputs: batch.map((q) => q.inputs[k]!),
-          targets: batch.map((q) => q.targets[k] ?? null),
-          final: k === T - 1,
-        };
+        const input = batchStepInput(batch, k);
         learner = cell
           ? cellModeStep(ctxOf(s), learner as ReturnType<typeof cellModeInit>, input)[1]
           : bpLambdaStep(ctxOf(s), learner as ReturnType<typeof bpLambdaInit>, input)[1];

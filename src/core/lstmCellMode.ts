@@ -14,10 +14,10 @@
  */
 import type { CellStep } from './cell.js';
 import { lstmCellInputJacobian, lstmParts } from './lstm.js';
-import { type Model, type StepRecord, checkBatch, modelShapes, readoutGrad, stepRecord } from './model.js';
+import { type Batch, type Model, type StepRecord, modelShapes, readoutGrad, stepRecord } from './model.js';
 import type { Synthesiser } from './synthesiser.js';
 import type { BpLambdaOptions } from './bplambda.js';
-import { clipPerTensor } from './bplambda.js';
+import { clipPerTensor, runSequence } from './bplambda.js';
 import {
   type Mat,
   type Params,
@@ -205,24 +205,8 @@ export const cellModeStep = (ctx: CellModeContext, state: CellModeState, input: 
 const zerosReadout = (model: Model): Params => zerosParams({ W_out: [model.outputSize, H(model)], b_out: [model.outputSize] });
 
 /** Run the cell mode over a batch of equal-length sequences with θ and Ψ fixed. */
-export const cellModeSequence = (
-  ctx: CellModeContext,
-  batch: readonly { readonly inputs: readonly Float64Array[]; readonly targets: readonly (Float64Array | null)[] }[],
-): { readonly steps: CellModeStepResult[]; readonly state: CellModeState } => {
-  const T = checkBatch(ctx.model, batch);
-  let state = cellModeInit(ctx, batch.length);
-  const steps: CellModeStepResult[] = [];
-  for (let k = 0; k < T; k++) {
-    const [r, s] = cellModeStep(ctx, state, {
-      inputs: batch.map((q) => q.inputs[k]!),
-      targets: batch.map((q) => q.targets[k] ?? null),
-      final: k === T - 1,
-    });
-    steps.push(r);
-    state = s;
-  }
-  return { steps, state };
-};
+export const cellModeSequence = (ctx: CellModeContext, batch: Batch): { readonly steps: CellModeStepResult[]; readonly state: CellModeState } =>
+  runSequence(ctx, batch, cellModeInit, cellModeStep);
 
 /**
  * Forward view of the cell mode for one sequence, θ fixed: c-space λ-targets
