@@ -19,7 +19,7 @@ export const TRACE_FORMAT = 'bplambda-trace/1';
 
 /** Floating-point formats an implementation under test may declare. */
 export const PRECISIONS = ['float64', 'float32', 'float16', 'bfloat16'] as const;
-export type Precision = (typeof PRECISIONS)[number];
+export type TracePrecision = (typeof PRECISIONS)[number];
 
 /** The quantities of the oracle result that a trace may carry, plus the per-step synthesiser updates. */
 export const QUANTITIES = [

@@ -28,10 +28,10 @@
  * Both can be overridden (`--rtol`, `--atol`; the same rule applies); the report says which values were used.
  */
 import type { Tolerance } from './compare.js';
-import type { Precision } from './schema.js';
+import type { TracePrecision } from './schema.js';
 
 /** Unit roundoff of each format. */
-export const UNIT_ROUNDOFF: Readonly<Record<Precision, number>> = {
+export const UNIT_ROUNDOFF: Readonly<Record<TracePrecision, number>> = {
   float64: 2 ** -53,
   float32: 2 ** -24,
   float16: 2 ** -11,
@@ -39,14 +39,14 @@ export const UNIT_ROUNDOFF: Readonly<Record<Precision, number>> = {
 };
 
 /** The constants c of the low-precision defaults: rtol = c·√T, atol = c/10·√T. */
-export const GROWTH_CONSTANT: Readonly<Record<Exclude<Precision, 'float64'>, number>> = {
+export const GROWTH_CONSTANT: Readonly<Record<Exclude<TracePrecision, 'float64'>, number>> = {
   float32: 2e-5,
   float16: 0.025,
   bfloat16: 0.2,
 };
 
 /** The default tolerance for a declared precision and sequence length T (see the module comment). */
-export const defaultTolerance = (precision: Precision, T: number): Tolerance => {
+export const defaultTolerance = (precision: TracePrecision, T: number): Tolerance => {
   if (precision === 'float64') return { rtol: 1e-9, atol: 1e-12 };
   const c = GROWTH_CONSTANT[precision] * Math.sqrt(Math.max(1, T));
   return { rtol: c, atol: c / 10 };

@@ -7,7 +7,7 @@ import { InvalidInputError } from '../core/errors.js';
 import { type ParsedCase, parseCase } from '../core/oracle.js';
 import {
   type ComputedDocument,
-  type Precision,
+  type TracePrecision,
   type QuantityName,
   type TraceDocument,
   NON_FINITE,
@@ -21,7 +21,7 @@ export type Numeric = number | readonly Numeric[] | { readonly [k: string]: Nume
 /** A trace whose case, batch and computed quantities are valid and consistent. */
 export interface ParsedTrace {
   readonly mode: 'case' | 'batch';
-  readonly precision: Precision;
+  readonly precision: TracePrecision;
   readonly producer: string | undefined;
   /** The cell in words, e.g. `rnn (tanh)` or `lstm`. */
   readonly cell: string;

@@ -6,7 +6,7 @@
 import { InvalidInputError } from '../core/errors.js';
 import { type QuantityReport, type Tolerance, compareQuantity } from './compare.js';
 import { referenceQuantities } from './reference.js';
-import { type Precision, type QuantityName, QUANTITIES } from './schema.js';
+import { type TracePrecision, type QuantityName, QUANTITIES } from './schema.js';
 import { type Numeric, type ParsedTrace, parseTrace, parseTraceJson } from './trace.js';
 import { defaultTolerance } from './tolerance.js';
 
@@ -25,7 +25,7 @@ export interface VerifyReport {
   readonly pass: boolean;
   readonly mode: 'case' | 'batch';
   readonly cell: string;
-  readonly precision: Precision;
+  readonly precision: TracePrecision;
   readonly producer: string | null;
   readonly T: number;
   readonly S: number;

@@ -1,0 +1,274 @@
+/**
+ * The experiment layer: presets, configuration errors, the sequence engine against the reference learner,
+ * the alignment measure, determinism of runs, result tables.
+ */
+import { describe, expect, it } from 'vitest';
+import { nStepSg } from '../src/core/baselines.js';
+import { bptt, trajectory } from '../src/core/bptt.js';
+import { type LearnerConfig, type LearnerState, learnerInit, synthesiserFor, trainBatch } from '../src/core/learner.js';
+import type { Batch } from '../src/core/model.js';
+import { readoutGrad } from '../src/core/model.js';
+import { AUTHORS_ADAM } from '../src/core/optim.js';
+import { rngFromSeed, uniformRange } from '../src/core/random.js';
+import { type ParamShapes, type Params, addParams, flattenParams } from '../src/core/tensor.js';
+import { alignment, learningSignals } from '../src/experiments/alignment.js';
+import { buildConfig, checkConfig, methodLabel, parseMethodChoice } from '../src/experiments/config.js';
+import { learnerConfigOf, modelFor, sequenceTrainBatch } from '../src/experiments/engine.js';
+import { parseCsv, toCsv, fromJson, toJson } from '../src/experiments/files.js';
+import { runExperiment } from '../src/experiments/run.js';
+import { jobName, sweepJobs } from '../src/experiments/sweep.js';
+import { formatTable, resultTable } from '../src/experiments/table.js';
+import { copyRepeatBatch, defaultCopyRepeat } from '../src/tasks/copyRepeat.js';
+import { defaultToyTask, toyBatch } from '../src/tasks/toy.js';
+import { lstmCell } from '../src/core/lstm.js';
+import { rnnCell } from '../src/core/rnn.js';
+
+const modelShapesOf = (p: Params): ParamShapes => Object.fromEntries(Object.entries(p).map(([k, t]) => [k, t.shape]));
+
+const maxDiff = (a: Params, b: Params): number => {
+  const x = flattenParams(a, modelShapesOf(a));
+  const y = flattenParams(b, modelShapesOf(a));
+  return x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i]!)), 0);
+};
+
+/** A state with random (non-zero) synthesiser parameters, so that ĝ ≠ 0 from the start. */
+const withRandomTheta = (config: LearnerConfig, state: LearnerState, seed: number): LearnerState => {
+  let rng = rngFromSeed(seed);
+  const theta = Object.fromEntries(
+    Object.entries(state.theta!).map(([k, t]) => {
+      const [d, r] = uniformRange(rng, t.data.length, -0.3, 0.3);
+      rng = r;
+      return [k, { shape: t.shape, data: d }];
+    }),
+  );
+  void config;
+  return { ...state, theta };
+};
+
+describe('presets and configuration', () => {
+  it('the toy paper preset is the authors config (spec §8.9)', () => {
+    const c = buildConfig('toy', 'paper');
+    expect({ hidden: c.hidden, T: c.seqLen, batch: c.batchSize, steps: c.steps, lr: c.lr, lrSynth: c.lrSynth, clip: c.synthClip, gamma: c.gamma, beta: c.beta, engine: c.engine }).toEqual({
+      hidden: 30, T: 10, batch: 10, steps: 1000, lr: 0, lrSynth: 1e-4, clip: 1, gamma: 1, beta: 1, engine: 'step',
+    });
+    const l = learnerConfigOf(c);
+    expect(l.network).toEqual({ kind: 'frozen' });
+    expect(l.synthesiser).toEqual({ kind: 'adam', lr: 1e-4, ...AUTHORS_ADAM });
+  });
+
+  it('the seq-MNIST and copy-repeat paper presets follow the authors configs', () => {
+    const m = buildConfig('seq-mnist', 'paper');
+    expect([m.hidden, m.batchSize, m.epochs, m.lr, m.gamma, m.beta, m.mode]).toEqual([30, 50, 50, 3e-4, 0.9, 0.1, 'cell']);
+    const r = buildConfig('copy-repeat', 'paper');
+    expect([r.hidden, r.batchSize, r.steps, r.lr, r.lrSynth, r.gamma, r.beta, r.threshold]).toEqual([100, 100, 150_000, 1e-3, 1e-5, 0.9, 1, 0.15]);
+    expect(modelFor(r).loss).toBe('bce');
+  });
+
+  it('refuses the sequence engine with a per-step clip, naming --engine', () => {
+    expect(() => buildConfig('toy', 'paper', { engine: 'sequence' })).toThrow(/--engine .*synth-clip/);
+    expect(() => buildConfig('toy', 'reduced', { synthClip: 1 })).toThrow(/--engine/);
+    expect(() => buildConfig('toy', 'reduced', { schedule: 'step' })).toThrow(/--engine/);
+    // Other methods have one engine: the option does not matter for them.
+    expect(buildConfig('toy', 'reduced', { method: 'sg', synthClip: 1 }).method).toBe('sg');
+  });
+
+  it('names the option of every invalid value', () => {
+    expect(() => buildConfig('toy', 'reduced', { lambda: 1.5 })).toThrow(/--lambda .*\[0, 1\]/);
+    expect(() => buildConfig('toy', 'reduced', { n: 0 })).toThrow(/--n /);
+    expect(() => buildConfig('toy', 'reduced', { batchSize: 2.5 })).toThrow(/--batch-size/);
+    expect(() => buildConfig('toy', 'reduced', { method: 'magic' as never })).toThrow(/--method .*bp-lambda, sg, tbptt, bptt, online/);
+    expect(() => buildConfig('toy', 'reduced', { mode: 'cell' })).toThrow(/--mode/);
+    expect(() => buildConfig('seq-mnist', 'reduced', { trainSize: 50_000 })).toThrow(/--train-size/);
+    expect(() => checkConfig({ ...buildConfig('toy', 'reduced'), lrSynth: -1 })).toThrow(/--lr-synth/);
+  });
+
+  it('parses method choices of the sweep', () => {
+    expect(parseMethodChoice('bp-lambda:0.5')).toEqual({ method: 'bp-lambda', lambda: 0.5 });
+    expect(parseMethodChoice('sg:3')).toEqual({ method: 'sg', n: 3 });
+    expect(parseMethodChoice('bptt')).toEqual({ method: 'bptt' });
+    expect(() => parseMethodChoice('sg:0')).toThrow(/--methods/);
+    expect(() => parseMethodChoice('bp-lambda:2')).toThrow(/--methods/);
+    expect(() => parseMethodChoice('bptt:2')).toThrow(/--methods/);
+    expect(() => parseMethodChoice('nope')).toThrow(/--methods/);
+    expect(methodLabel({ method: 'bp-lambda', lambda: 0.5, n: 3 })).toBe('BP(0.5)');
+    const jobs = sweepJobs('toy', 'smoke', {}, [{ method: 'bp-lambda', lambda: 0 }, { method: 'sg', n: 2 }], [0, 1], '/tmp/x');
+    expect(jobs.map((j) => jobName(j.config))).toEqual(['bp-lambda-0-seed0', 'bp-lambda-0-seed1', 'sg-2-seed0', 'sg-2-seed1']);
+  });
+
+  it('writes Infinity through JSON and reads CSV back', () => {
+    expect(fromJson(toJson({ clip: Infinity, x: 1 }))).toEqual({ clip: Infinity, x: 1 });
+    const csv = toCsv(['a', 'b'], [{ a: 1, b: null }, { a: 0.5, b: 'x' }]);
+    expect(parseCsv(csv).rows).toEqual([{ a: 1, b: null }, { a: 0.5, b: 'x' }]);
+  });
+});
+
+describe('sequence engine equals the reference learner (no clip, once-per-sequence schedule)', () => {
+  const compare = (config: LearnerConfig, batches: Batch[], seed: number) => {
+    let [a] = learnerInit(config, rngFromSeed(seed));
+    a = withRandomTheta(config, a, seed + 1);
+    let b = a;
+    for (const batch of batches) {
+      const [ma, na] = trainBatch(config, a, batch);
+      const [mb, nb] = sequenceTrainBatch(config, b, batch);
+      expect(mb.loss).toBeCloseTo(ma.loss, 12);
+      expect(mb.synthUpdateNorm!).toBeCloseTo(ma.synthUpdateNorm!, 10);
+      a = na;
+      b = nb;
+    }
+    expect(maxDiff(b.theta!, a.theta!)).toBeLessThan(1e-10);
+    expect(maxDiff(b.params, a.params)).toBeLessThan(1e-10);
+    expect(b.batches).toBe(a.batches);
+  };
+  const bp = (mode: 'full' | 'cell', lambda: number, hidden: number[] = []) =>
+    ({ kind: 'bp-lambda', mode, schedule: 'sequence', synthesiser: { hidden }, gamma: 0.9, lambda, beta: 0.7, synthClip: Infinity }) as const;
+  const adam = { kind: 'adam', lr: 1e-2, ...AUTHORS_ADAM } as const;
+
+  it.each([0, 0.5, 1])('toy RNN, network learning, λ = %s', (lambda) => {
+    const model = { cell: rnnCell({ inputSize: 10, hiddenSize: 6, activation: 'tanh' }), outputSize: 2, loss: 'mse' } as const;
+    const task = { ...defaultToyTask, npoints: 3, noise: 0.1, seqLen: 6, endOnly: false };
+    const [b1, r] = toyBatch(task, 3, rngFromSeed(5));
+    const [b2] = toyBatch(task, 3, r);
+    compare({ model, method: bp('full', lambda), network: adam, synthesiser: adam }, [b1, b2], 11);
+  });
+
+  it('MLP synthesiser (generic forward view)', () => {
+    const model = { cell: rnnCell({ inputSize: 10, hiddenSize: 5, activation: 'tanh' }), outputSize: 2, loss: 'mse' } as const;
+    const [b1] = toyBatch({ ...defaultToyTask, seqLen: 5, npoints: 2, noise: 0.2 }, 2, rngFromSeed(2));
+    compare({ model, method: bp('full', 0.6, [4]), network: adam, synthesiser: adam }, [b1], 3);
+  });
+
+  it.each([0, 1])('LSTM cell mode on copy-repeat batches, λ = %s', (lambda) => {
+    const model = { cell: lstmCell({ inputSize: 10, hiddenSize: 4 }), outputSize: 9, loss: 'bce' } as const;
+    const [b1, r] = copyRepeatBatch(defaultCopyRepeat, 2, 1, 2, rngFromSeed(4));
+    const [b2] = copyRepeatBatch(defaultCopyRepeat, 2, 2, 2, r);
+    compare({ model, method: bp('cell', lambda), network: adam, synthesiser: adam }, [b1, b2], 21);
+  });
+
+  it('LSTM cell mode with an MLP synthesiser (generic forward view)', () => {
+    const model = { cell: lstmCell({ inputSize: 10, hiddenSize: 3 }), outputSize: 9, loss: 'bce' } as const;
+    const [b1] = copyRepeatBatch(defaultCopyRepeat, 2, 2, 2, rngFromSeed(8));
+    compare({ model, method: bp('cell', 0.5, [5]), network: adam, synthesiser: adam }, [b1], 31);
+  });
+
+  it('frozen network: the sequence engine leaves the network unchanged and updates θ like the learner', () => {
+    const c = buildConfig('toy', 'reduced', { hidden: 8, seqLen: 5 });
+    const config = learnerConfigOf(c);
+    const [batch] = toyBatch({ ...defaultToyTask, seqLen: 5 }, 2, rngFromSeed(0));
+    compare(config, [batch, batch, batch], 7);
+  });
+});
+
+describe('alignment', () => {
+  const toyConfig = (method: Parameters<typeof buildConfig>[2]) => learnerConfigOf(buildConfig('toy', 'reduced', { hidden: 8, seqLen: 6, ...method }));
+  const [batch] = toyBatch({ ...defaultToyTask, seqLen: 6, npoints: 3, noise: 0.1 }, 3, rngFromSeed(1));
+
+  it('BPTT is aligned with itself at every step; the online rule only at the loss step', () => {
+    const c = toyConfig({ method: 'bptt' });
+    const [s] = learnerInit(c, rngFromSeed(0));
+    alignment(c, s, batch).perStep.forEach((v) => expect(v).toBeCloseTo(1, 12));
+    const o = toyConfig({ method: 'online' });
+    const a = alignment(o, s, batch);
+    expect(a.perStep.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
+    expect(a.perStep[5]).toBeCloseTo(1, 12);
+    expect(a.meanWithFuture).toBe(0);
+  });
+
+  it('BP(λ): the signal is ĝ_t before the last step and l_T at it; zero-initialised ĝ has alignment 0', () => {
+    const c = toyConfig({ method: 'bp-lambda', lambda: 1 });
+    const [s0] = learnerInit(c, rngFromSeed(0));
+    expect(alignment(c, s0, batch).perStep.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
+    const s = withRandomTheta(c, s0, 4);
+    const synth = synthesiserFor(c.model, c.method)!;
+    const seq = batch[0]!;
+    const traj = trajectory(c.model, s.params, seq);
+    const sig = learningSignals(c, s, seq);
+    for (let k = 0; k < 5; k++) expect(Array.from(sig[k]!)).toEqual(Array.from(synth.predict(s.theta!, traj.records[k]!.step.state, k + 1)));
+    expect(Array.from(sig[5]!)).toEqual(Array.from(traj.records[5]!.immediate));
+  });
+
+  it('n-step SG: the state gradients it reports give exactly the network gradient of core nStepSg', () => {
+    for (const n of [1, 2, 4]) {
+      const c = toyConfig({ method: 'sg', n, beta: 0.8, gamma: 1 });
+      const s = withRandomTheta(c, learnerInit(c, rngFromSeed(0))[0], 9);
+      const seq = batch[1]!;
+      const synth = synthesiserFor(c.model, c.method)!;
+      const ref = nStepSg(c.model, synth, s.params, s.theta!, seq, { n, gamma: 1, beta: 0.8, align: 'end' });
+      const traj = trajectory(c.model, s.params, seq);
+      const sig = learningSignals(c, s, seq);
+      const grads = traj.records.reduce<Params>(
+        (acc, r, k) => addParams(acc, { ...c.model.cell.vjpParams(s.params, r.step, sig[k]!), ...readoutGrad(c.model, r) }),
+        Object.fromEntries(Object.entries(ref.grads).map(([k, t]) => [k, { shape: t.shape, data: new Float64Array(t.data.length) }])),
+      );
+      expect(maxDiff(grads, ref.grads)).toBeLessThan(1e-12);
+      // Inside the last chunk there is no synthetic gradient: the signal is BPTT's.
+      const exact = bptt(c.model, s.params, seq).stateGrads;
+      expect(Array.from(sig[5]!)).toEqual(Array.from(exact[5]!));
+    }
+  });
+});
+
+describe('runs', () => {
+  const strip = (rows: readonly Record<string, unknown>[]) => rows.map(({ seconds: _s, ...rest }) => rest);
+
+  it('toy: the same seed gives the same numbers, another seed other numbers', () => {
+    const c = buildConfig('toy', 'smoke');
+    const a = runExperiment(c);
+    const b = runExperiment(c);
+    const d = runExperiment({ ...c, seed: 1 });
+    expect(strip(a.rows)).toEqual(strip(b.rows));
+    expect(a.summary.finalAlignment).toEqual(b.summary.finalAlignment);
+    expect(a.summary.finalAlignment).not.toEqual(d.summary.finalAlignment);
+    expect(a.rows).toHaveLength(c.steps / c.logEvery + 1);
+    expect(a.columns).toContain('align_t10');
+    expect((a.summary.finalAlignment as number[]).length).toBe(10);
+    expect(a.summary).toMatchObject({ task: 'toy', method: 'bp-lambda', lambda: 1, seed: 0, batches: 20 });
+  });
+
+  it('toy: every method runs and BPTT stays aligned', () => {
+    for (const method of ['sg', 'tbptt', 'bptt', 'online'] as const) {
+      const r = runExperiment(buildConfig('toy', 'smoke', { method, steps: 4, logEvery: 2, n: 2 }));
+      expect(r.summary.lambda).toBeNull();
+      if (method === 'bptt') (r.summary.finalAlignment as number[]).forEach((v) => expect(v).toBeCloseTo(1, 12));
+    }
+  });
+
+  it('copy-repeat: deterministic, curriculum columns and summary', () => {
+    const c = buildConfig('copy-repeat', 'smoke', { threshold: 10 }); // every batch passes: the curriculum advances each batch
+    const a = runExperiment(c);
+    const b = runExperiment(c);
+    expect(strip(a.rows)).toEqual(strip(b.rows));
+    // 12 levels from (1, 1): (2,1) (2,2) (3,2) … (7,6) (7,7); T = 8·7 + 3.
+    expect(a.summary).toMatchObject({ N: 7, R: 7, levelsPassed: 12, maxSequenceLength: 59, solvedSequenceLength: 52 });
+    const lens = a.rows.map((r) => r['seq_len'] as number);
+    expect(lens).toEqual([...lens].sort((x, y) => x - y));
+    const strict = runExperiment(buildConfig('copy-repeat', 'smoke', { threshold: 1e-9, steps: 3 }));
+    expect(strict.summary).toMatchObject({ N: 1, R: 1, levelsPassed: 0, maxSequenceLength: 5, solvedSequenceLength: 0 });
+  });
+
+  it('seq-MNIST: deterministic on a small subset, with test and validation accuracy', () => {
+    const c = buildConfig('seq-mnist', 'smoke');
+    const a = runExperiment(c);
+    const b = runExperiment(c);
+    expect(strip(a.rows)).toEqual(strip(b.rows));
+    expect(a.summary).toMatchObject({ trainExamples: 40, validationExamples: 20, testExamples: 20, batches: 4 });
+    expect(a.summary['testAccuracy']).toEqual(b.summary['testAccuracy']);
+    for (const k of ['testAccuracy', 'validationAccuracy']) {
+      expect(a.summary[k]).toBeGreaterThanOrEqual(0);
+      expect(a.summary[k]).toBeLessThanOrEqual(1);
+    }
+    expect(a.rows.filter((r) => r['val_accuracy'] !== null)).toHaveLength(2);
+  });
+
+  it('tables: one row per method, mean ± sd over seeds', () => {
+    const runs = [0, 1].map((seed) => {
+      const r = runExperiment(buildConfig('toy', 'smoke', { seed, steps: 2, logEvery: 1 }));
+      return { dir: '', config: r.config, summary: r.summary, columns: r.columns, rows: r.rows };
+    });
+    const t = resultTable(runs);
+    expect(t.rows).toHaveLength(1);
+    expect(t.rows[0]![0]).toBe('BP(1)');
+    expect(t.rows[0]![1]).toBe('0,1');
+    expect(t.rows[0]![2]).toMatch(/±/);
+    expect(formatTable(t).split('\n')).toHaveLength(3);
+  });
+});
