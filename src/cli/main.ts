@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 /**
- * The `bplambda` command line. Exit codes: 0 success, 1 failure, 2 invalid input (case, file, usage).
+ * The `bplambda` command line. Exit codes: 0 success, 1 failure (or, for verify, a mismatch), 2 invalid input
+ * (case, file, option), 3 a requested backend cannot start on this machine (bench).
  * Each command lives in `commands/` and registers itself here.
  */
 import { Command, CommanderError } from 'commander';
 import { registerOracle } from './commands/oracle.js';
+import { registerBench } from './commands/bench.js';
+import { registerVerify } from './commands/verify.js';
+import { registerGolden } from './commands/golden.js';
 
 const program = new Command()
   .name('bplambda')
@@ -13,6 +17,9 @@ const program = new Command()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
 registerOracle(program);
+registerBench(program);
+registerVerify(program);
+registerGolden(program);
 
 try {
   await program.parseAsync(process.argv);
