@@ -46,12 +46,14 @@ export const fromZodError = (error: z.ZodError): InvalidInputError => {
   const issue = error.issues[0]!;
   const path = jsonPath(issue.path as PropertyKey[]);
   const list = (values: readonly unknown[]) => values.map((v) => JSON.stringify(v)).join(' | ');
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const p = path === '' ? key : `${path}.${key}`;
+    return new InvalidInputError(p, 'no such field (unknown fields are not allowed)', 'is not a known field');
+  }
+  // A schema's own message (given with { error: … }) says what was expected in words: use it as is.
+  if (!/^(Invalid|Too (small|big))/.test(issue.message)) return new InvalidInputError(path, issue.message, 'is invalid');
   switch (issue.code) {
-    case 'unrecognized_keys': {
-      const key = issue.keys[0]!;
-      const p = path === '' ? key : `${path}.${key}`;
-      return new InvalidInputError(p, 'no such field (unknown fields are not allowed)', 'is not a known field');
-    }
     case 'invalid_type': {
       const expected = issue.expected === 'number' ? 'a finite number' : issue.expected === 'array' ? 'an array' : String(issue.expected);
       const received = /received (\S+)/.exec(issue.message)?.[1];
