@@ -7,7 +7,7 @@ import { nStepSg } from '../src/core/baselines.js';
 import { bptt, trajectory } from '../src/core/bptt.js';
 import { type LearnerConfig, type LearnerState, learnerInit, synthesiserFor, trainBatch } from '../src/core/learner.js';
 import type { Batch } from '../src/core/model.js';
-import { readoutGrad } from '../src/core/model.js';
+import { lossAndGrad, readoutGrad } from '../src/core/model.js';
 import { AUTHORS_ADAM } from '../src/core/optim.js';
 import { rngFromSeed, uniformRange } from '../src/core/random.js';
 import { type ParamShapes, type Params, addParams, flattenParams } from '../src/core/tensor.js';
@@ -99,6 +99,29 @@ describe('presets and configuration', () => {
     expect(fromJson(toJson({ clip: Infinity, x: 1 }))).toEqual({ clip: Infinity, x: 1 });
     const csv = toCsv(['a', 'b'], [{ a: 1, b: null }, { a: 0.5, b: 'x' }]);
     expect(parseCsv(csv).rows).toEqual([{ a: 1, b: null }, { a: 0.5, b: 'x' }]);
+  });
+});
+
+describe('the bce loss of copy-repeat (added to core/model.ts)', () => {
+  it('is the summed binary cross-entropy of sigmoid outputs, with gradient σ(z) − y (central differences)', () => {
+    const z = Float64Array.from([-3, -0.2, 0, 0.7, 40, -40]);
+    const y = Float64Array.from([0, 1, 1, 0, 1, 0]);
+    const { loss, dy } = lossAndGrad('bce', z, y);
+    const direct = Array.from(z).reduce((a, zk, k) => {
+      const p = 1 / (1 + Math.exp(-zk));
+      return a - (y[k]! * Math.log(Math.max(p, 1e-300)) + (1 - y[k]!) * Math.log(Math.max(1 - p, 1e-300)));
+    }, 0);
+    expect(loss).toBeCloseTo(direct, 10);
+    const h = 1e-6;
+    z.forEach((_, k) => {
+      const up = Float64Array.from(z);
+      const dn = Float64Array.from(z);
+      up[k]! += h;
+      dn[k]! -= h;
+      expect(dy[k]).toBeCloseTo((lossAndGrad('bce', up, y).loss - lossAndGrad('bce', dn, y).loss) / (2 * h), 7);
+    });
+    // A chance prediction costs ln 2 per bit.
+    expect(lossAndGrad('bce', new Float64Array(9), new Float64Array(9)).loss).toBeCloseTo(9 * Math.LN2, 14);
   });
 });
 

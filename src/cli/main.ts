@@ -7,6 +7,9 @@
 import { Command, CommanderError } from 'commander';
 import { registerOracle } from './commands/oracle.js';
 import { registerBench } from './commands/bench.js';
+import { registerRun } from './commands/run.js';
+import { registerSweep } from './commands/sweep.js';
+import { registerPlot } from './commands/plot.js';
 import { registerVerify } from './commands/verify.js';
 import { registerGolden } from './commands/golden.js';
 
@@ -18,6 +21,9 @@ const program = new Command()
 
 registerOracle(program);
 registerBench(program);
+registerRun(program);
+registerSweep(program);
+registerPlot(program);
 registerVerify(program);
 registerGolden(program);
 

@@ -2,6 +2,7 @@
  * A model is a cell plus a linear readout ŷ_t = W_out h_t + b_out and a per-step loss:
  *   mse:  L_t = ½‖ŷ_t − y_t‖²
  *   xent: L_t = −Σ_k y_t[k] log softmax(ŷ_t)[k]   (y_t a one-hot or probability vector)
+ *   bce:  L_t = −Σ_k y_t[k] log σ(ŷ_t[k]) + (1 − y_t[k]) log(1 − σ(ŷ_t[k]))   (independent bits, logits ŷ)
  * Steps whose target is null have no loss (masks). A batch is a list of sequences (the leading batch axis);
  * batch losses and gradients are means over its examples.
  */
@@ -9,7 +10,7 @@ import { type Cell, type CellStep, rollout } from './cell.js';
 import { InvalidInputError } from './errors.js';
 import { type ParamShapes, type Params, type Tensor, matvec, outer, tensor, vecmat, vsub, vzeros } from './tensor.js';
 
-export const LOSSES = ['mse', 'xent'] as const;
+export const LOSSES = ['mse', 'xent', 'bce'] as const;
 export type LossKind = (typeof LOSSES)[number];
 
 export interface Model {
@@ -61,6 +62,17 @@ export const lossAndGrad = (kind: LossKind, yHat: Float64Array, y: Float64Array)
   if (kind === 'mse') {
     const dy = vsub(yHat, y);
     return { loss: 0.5 * dy.reduce((a, v) => a + v * v, 0), dy };
+  }
+  if (kind === 'bce') {
+    // Stable form: max(z, 0) − z y + log(1 + e^{−|z|}); gradient σ(z) − y.
+    let loss = 0;
+    const dy = new Float64Array(yHat.length);
+    for (let k = 0; k < yHat.length; k++) {
+      const z = yHat[k]!;
+      loss += Math.max(z, 0) - z * y[k]! + Math.log1p(Math.exp(-Math.abs(z)));
+      dy[k] = 1 / (1 + Math.exp(-z)) - y[k]!;
+    }
+    return { loss, dy };
   }
   const m = Math.max(...yHat);
   const lse = m + Math.log(yHat.reduce((a, v) => a + Math.exp(v - m), 0));

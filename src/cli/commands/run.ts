@@ -1,0 +1,182 @@
+/**
+ * `bplambda run <task> [options]`: one experiment (toy, seq-mnist, copy-repeat) with one method; writes
+ * DIR/config.json, DIR/metrics.csv and DIR/summary.json. A progress bar with live metrics on a terminal, plain log
+ * lines otherwise (both on stderr); the summary on stdout.
+ */
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { join } from 'node:path';
+import { InvalidInputError } from '../../core/errors.js';
+import { type RunConfig, type Task, buildConfig, methodLabel, parsePreset, parseTask } from '../../experiments/config.js';
+import { metricsAppender, readRun, writeConfig, writeRun } from '../../experiments/files.js';
+import { type MetricsRow, runExperiment } from '../../experiments/run.js';
+import { jobName } from '../../experiments/sweep.js';
+import { formatTable, resultTable } from '../../experiments/table.js';
+import { withInputErrors } from '../errors.js';
+
+/** Raw option values as commander collects them (strings; flags as booleans). */
+export type RawRunOptions = Readonly<Record<string, string | boolean | undefined>>;
+
+/** The options shared by `run` and `sweep` (everything of the configuration but the task). */
+export const addRunOptions = (cmd: Command, withMethod = true): Command => {
+  if (withMethod)
+    cmd
+      .option('--method <name>', 'bp-lambda | sg | tbptt | bptt | online (default bp-lambda)')
+      .option('--lambda <λ>', 'λ of BP(λ), in [0, 1] (default 1)')
+      .option('--n <n>', 'chunk length of sg and tbptt (default 3)')
+      .option('--seed <int>', 'random seed: initial weights, data order, the seq-MNIST split (default 0)');
+  return cmd
+    .option('--preset <name>', 'paper | reduced | smoke: the settings to start from (default reduced; see docs/results.md)')
+    .option('--engine <name>', "step (the exact per-step reference) | sequence (BP(λ) through its forward view: exact only with --synth-clip Infinity)")
+    .option('--backend <name>', 'reference (the float64 reference core; the only backend wired in so far)')
+    .option('--steps <int>', 'training batches (seq-MNIST: overrides --epochs when > 0)')
+    .option('--epochs <int>', 'passes over the training set (seq-MNIST)')
+    .option('--hidden <int>', 'hidden units of the RNN or LSTM')
+    .option('--batch-size <int>', 'sequences per batch')
+    .option('--lr <x>', 'Adam learning rate of the network (cell and readout); 0 freezes it')
+    .option('--lr-synth <x>', 'Adam learning rate of the synthesiser')
+    .option('--gamma <x>', 'discount γ in [0, 1]')
+    .option('--beta <x>', 'weight β of the synthetic gradient')
+    .option('--synth-clip <x>', "per-step clip of the synthesiser update (the authors: 1; 'Infinity': off)")
+    .option('--synth-hidden <list>', "hidden layer sizes of an MLP synthesiser, e.g. '64' (default: linear)")
+    .option('--mode <name>', 'BP(λ) synthesiser mode: full | cell (the LSTM dL/dc mode of the paper)')
+    .option('--schedule <name>', 'BP(λ) parameter updates: sequence (once per batch) | step (every time step)')
+    .option('--align <name>', 'chunks of sg and tbptt aligned to the start or the end (the authors) of the sequence')
+    .option('--sg-target <name>', "n-step SG target: discounted (the spec's) | authors (the authors' DNI target)")
+    .option('--log-every <int>', 'a metrics row every this many batches')
+    .option('--seq-len <int>', 'toy: sequence length T (default 10)')
+    .option('--npoints <int>', 'toy: number of patterns, 1..6 (default 1)')
+    .option('--noise <x>', 'toy: standard deviation of input noise (default 0)')
+    .option('--line-drawing', 'toy: targets at every step (the line to the point) instead of the last step only')
+    .option('--train-size <int>', 'seq-MNIST: training examples used from the 48k split (0: all)')
+    .option('--val-size <int>', 'seq-MNIST: validation examples evaluated from the 12k split (0: all)')
+    .option('--test-size <int>', 'seq-MNIST: test examples evaluated (0: all 10k)')
+    .option('--eval-every <int>', 'seq-MNIST: validate every this many batches (0: each epoch)')
+    .option('--bits <int>', 'copy-repeat: bit width d of the pattern (default 8)')
+    .option('--threshold <x>', 'copy-repeat: curriculum threshold in bits per bit (default 0.15)');
+};
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** A number option: decimal or scientific notation, or Infinity. Range checks follow in the configuration. */
+export const parseNumberOption = (name: string, raw: string | boolean | undefined): number | undefined => {
+  if (raw === undefined) return undefined;
+  const s = String(raw).trim();
+  if (/^\+?(infinity|inf)$/i.test(s)) return Infinity;
+  if (!NUMBER.test(s)) throw new InvalidInputError(name, 'a number', `is '${String(raw)}'`);
+  return Number(s);
+};
+
+const NUMERIC: readonly [string, keyof RunConfig][] = [
+  ['lambda', 'lambda'],
+  ['n', 'n'],
+  ['seed', 'seed'],
+  ['steps', 'steps'],
+  ['epochs', 'epochs'],
+  ['hidden', 'hidden'],
+  ['batchSize', 'batchSize'],
+  ['lr', 'lr'],
+  ['lrSynth', 'lrSynth'],
+  ['gamma', 'gamma'],
+  ['beta', 'beta'],
+  ['synthClip', 'synthClip'],
+  ['logEvery', 'logEvery'],
+  ['seqLen', 'seqLen'],
+  ['npoints', 'npoints'],
+  ['noise', 'noise'],
+  ['trainSize', 'trainSize'],
+  ['valSize', 'valSize'],
+  ['testSize', 'testSize'],
+  ['evalEvery', 'evalEvery'],
+  ['bits', 'bits'],
+  ['threshold', 'threshold'],
+];
+
+const STRINGS: readonly (keyof RunConfig)[] = ['method', 'engine', 'backend', 'mode', 'schedule', 'align', 'sgTarget'];
+
+const flag = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** Configuration overrides from the raw options (only those given). */
+export const overridesFrom = (opts: RawRunOptions): Partial<RunConfig> => {
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of NUMERIC) {
+    const v = parseNumberOption(flag(key), opts[key]);
+    if (v !== undefined) out[field] = v;
+  }
+  for (const key of STRINGS) if (typeof opts[key] === 'string') out[key] = opts[key];
+  if (typeof opts['synthHidden'] === 'string') {
+    const s = opts['synthHidden'].trim();
+    out['synthHidden'] = s === '' || s === 'linear' ? [] : s.split(',').map((x) => parseNumberOption('--synth-hidden', x));
+  }
+  if (opts['lineDrawing'] === true) out['endOnly'] = false;
+  return out as Partial<RunConfig>;
+};
+
+/** The configuration of `run` from its task argument and options. */
+export const runConfigFrom = (taskArg: string, opts: RawRunOptions): RunConfig => {
+  const task: Task = parseTask(taskArg, '<task>');
+  const preset = parsePreset(opts['preset'] ?? 'reduced');
+  return buildConfig(task, preset, overridesFrom(opts));
+};
+
+/** Whether to draw progress bars: a terminal on stderr and not CI. */
+export const interactive = (): boolean => process.stderr.isTTY === true && !process.env['CI'];
+
+const fmtCell = (v: unknown): string => (v === null || v === undefined ? '–' : typeof v === 'number' ? String(Number(v.toPrecision(4))) : String(v));
+
+const liveText = (live: Readonly<Record<string, unknown>>): string =>
+  Object.entries(live)
+    .map(([k, v]) => `${k} ${fmtCell(v)}`)
+    .join(' | ');
+
+export const registerRun = (program: Command): void => {
+  const cmd = program
+    .command('run')
+    .description('run one experiment of the paper (toy alignment, sequential MNIST, copy-repeat) with one method')
+    .argument('<task>', 'toy | seq-mnist | copy-repeat')
+    .option('--out <dir>', 'output directory (default runs/<task>/<method>-seed<seed>)');
+  addRunOptions(cmd);
+  cmd.action(
+    withInputErrors('bplambda run', (taskArg: string, opts: RawRunOptions) => {
+      const config = runConfigFrom(taskArg, opts);
+      const dir = typeof opts['out'] === 'string' ? opts['out'] : join('runs', config.task, jobName(config));
+      writeConfig(dir, config);
+      const label = `${config.task} ${methodLabel(config)} seed ${config.seed} (${config.preset}, engine ${config.engine})`;
+      let bar: cliProgress.SingleBar | null = null;
+      let started = false;
+      const logRow = (row: MetricsRow) => {
+        const parts = Object.entries(row)
+          .filter(([k, v]) => v !== null && !k.startsWith('align_t'))
+          .map(([k, v]) => `${k} ${fmtCell(v)}`);
+        process.stderr.write(`[${label}] ${parts.join(', ')}\n`);
+      };
+      if (interactive())
+        bar = new cliProgress.SingleBar(
+          { format: `${label} {bar} {percentage}% {value}/{total} | ETA {eta_formatted} | {live}`, stream: process.stderr, hideCursor: true },
+          cliProgress.Presets.shades_classic,
+        );
+      else process.stderr.write(`[${label}] writing to ${dir}\n`);
+      const append = metricsAppender(dir);
+      const result = runExperiment(config, {
+        onProgress: (p) => {
+          if (bar === null) return;
+          if (!started) {
+            bar.start(p.total, 0, { live: '' });
+            started = true;
+          }
+          bar.update(p.done, { live: liveText(p.live) });
+        },
+        onRow: (row) => {
+          append(row);
+          if (bar === null) logRow(row);
+        },
+      });
+      bar?.stop();
+      writeRun(dir, result);
+      const stored = readRun(dir);
+      process.stdout.write(`${formatTable(resultTable([stored]))}\n\n`);
+      process.stdout.write(`summary: ${JSON.stringify(result.summary)}\n`);
+      process.stdout.write(`wrote ${join(dir, 'config.json')}, ${join(dir, 'metrics.csv')}, ${join(dir, 'summary.json')}\n`);
+    }),
+  );
+};

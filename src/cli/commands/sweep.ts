@@ -1,0 +1,100 @@
+/**
+ * `bplambda sweep <task> [--methods …] [--seeds …] [--workers k] [--out DIR] [--plot] [run options]`: a grid of
+ * methods × seeds on worker threads (all cores by default). Each run gets its own directory under DIR; the
+ * sweep writes DIR/sweep.json and DIR/results.md, prints the result table and, with --plot, the figure's path.
+ */
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { InvalidInputError } from '../../core/errors.js';
+import { type MethodChoice, type Task, methodLabel, parseMethodChoice, parsePreset, parseTask } from '../../experiments/config.js';
+import { readRun, toJson } from '../../experiments/files.js';
+import { defaultWorkers, jobName, runSweep, sweepJobs } from '../../experiments/sweep.js';
+import { formatTable, markdownTable, resultTable, tableCaption } from '../../experiments/table.js';
+import { withInputErrors } from '../errors.js';
+import { atomicWriteFile } from '../io.js';
+import { type RawRunOptions, addRunOptions, interactive, overridesFrom, parseNumberOption } from './run.js';
+
+export const DEFAULT_METHODS: Readonly<Record<Task, string>> = {
+  toy: 'bp-lambda:0,bp-lambda:0.5,bp-lambda:1,sg:1,sg:3',
+  'seq-mnist': 'bp-lambda:1,sg:3,tbptt:3,bptt',
+  'copy-repeat': 'bp-lambda:1,sg:3,tbptt:3,bptt',
+};
+
+const parseList = (name: string, raw: string, f: (s: string) => number | undefined): number[] =>
+  raw.split(',').map((s) => {
+    const v = f(s);
+    if (v === undefined || !Number.isInteger(v)) throw new InvalidInputError(name, 'a comma-separated list of integers', `has '${s}'`);
+    return v;
+  });
+
+export const registerSweep = (program: Command): void => {
+  const cmd = program
+    .command('sweep')
+    .description('run a grid of methods and seeds of one task on worker threads, then print the result table')
+    .argument('<task>', 'toy | seq-mnist | copy-repeat')
+    .option('--methods <list>', `methods, e.g. '${DEFAULT_METHODS.toy}' (bp-lambda:λ, sg:n, tbptt:n, bptt, online)`)
+    .option('--seeds <list>', 'seeds, e.g. 0,1,2 (default 0)')
+    .option('--workers <k>', `worker threads (default: all cores, ${defaultWorkers()} here)`)
+    .option('--out <dir>', 'output directory (default runs/sweep-<task>)')
+    .option('--plot', 'render the figure of the sweep into DIR/plots (SVG and PNG)');
+  addRunOptions(cmd, false);
+  cmd.action(
+    withInputErrors('bplambda sweep', async (taskArg: string, opts: RawRunOptions) => {
+      const task = parseTask(taskArg, '<task>');
+      const preset = parsePreset(opts['preset'] ?? 'reduced');
+      const methods: MethodChoice[] = String(opts['methods'] ?? DEFAULT_METHODS[task])
+        .split(',')
+        .filter((s) => s.trim() !== '')
+        .map((s) => parseMethodChoice(s));
+      const seeds = parseList('--seeds', String(opts['seeds'] ?? '0'), (s) => parseNumberOption('--seeds', s));
+      const workersRaw = parseNumberOption('--workers', opts['workers']);
+      if (workersRaw !== undefined && (!Number.isInteger(workersRaw) || workersRaw < 1))
+        throw new InvalidInputError('--workers', 'an integer ≥ 1', `is ${workersRaw}`);
+      const workers = workersRaw ?? defaultWorkers();
+      const out = typeof opts['out'] === 'string' ? opts['out'] : join('runs', `sweep-${task}`);
+      const jobs = sweepJobs(task, preset, overridesFrom(opts), methods, seeds, out);
+      mkdirSync(out, { recursive: true });
+      const t0 = performance.now();
+      const n = Math.min(workers, jobs.length);
+      process.stderr.write(`sweep ${task} (${preset}): ${jobs.length} runs on ${n} worker thread${n === 1 ? '' : 's'} → ${out}\n`);
+      let multi: cliProgress.MultiBar | null = null;
+      const bars = new Map<number, cliProgress.SingleBar>();
+      if (interactive())
+        multi = new cliProgress.MultiBar(
+          { format: '{name} {bar} {percentage}% | {live}', stream: process.stderr, hideCursor: true, clearOnComplete: false },
+          cliProgress.Presets.shades_classic,
+        );
+      const name = (id: number) => `${methodLabel(jobs[id]!.config).padEnd(10)} seed ${jobs[id]!.config.seed}`;
+      const summaries = await runSweep(jobs, workers, {
+        onProgress: (job, done, total, live) => {
+          if (multi === null) return;
+          let bar = bars.get(job.id);
+          if (bar === undefined) {
+            bar = multi.create(total, 0, { name: name(job.id), live: '' });
+            bars.set(job.id, bar);
+          }
+          bar.update(done, { name: name(job.id), live });
+        },
+        onDone: (job, summary) => {
+          if (multi === null) process.stderr.write(`  done ${jobName(job.config)} in ${summary.seconds.toFixed(1)} s\n`);
+          else bars.get(job.id)?.update(bars.get(job.id)!.getTotal(), { name: name(job.id), live: 'done' });
+        },
+      });
+      multi?.stop();
+      const seconds = (performance.now() - t0) / 1000;
+      const runs = jobs.map((j) => readRun(j.dir));
+      const table = resultTable(runs);
+      atomicWriteFile(join(out, 'sweep.json'), toJson({ task, preset, seeds, methods: methods.map((m) => m.method + (m.lambda ?? m.n ?? '')), workers: n, seconds, summaries }));
+      atomicWriteFile(join(out, 'results.md'), `${markdownTable(table)}\n`);
+      process.stdout.write(`\n${tableCaption(runs)}\n\n${formatTable(table)}\n\n`);
+      process.stdout.write(`${jobs.length} runs in ${seconds.toFixed(1)} s on ${n} worker thread${n === 1 ? '' : 's'}; results in ${out}\n`);
+      if (opts['plot'] === true) {
+        const { plotRuns } = await import('../../plot/plot.js');
+        const figures = await plotRuns(runs, join(out, 'plots'));
+        for (const f of figures) process.stdout.write(`plot: ${resolve(f.png)} (and ${f.svg})\n`);
+      }
+    }),
+  );
+};

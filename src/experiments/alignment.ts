@@ -1,0 +1,72 @@
+/**
+ * Gradient alignment (spec §11): per time step t = 1..T, the cosine between the learning signal a method
+ * delivers to h_t and BPTT's dL/dh_t under the same weights, averaged over the batch.
+ *
+ * - BP(λ), full-state mode: l_t + β ĝ_t (ĝ_T = 0), so with a loss only at the last step it is ĝ_t for t < T.
+ * - BP(λ), LSTM cell mode: ε_t + β u_{t+1} D_{t+1} on h_t (ε_T at the end).
+ * - n-step SG: the gradient the chunked backpropagation delivers to each state, with β ĝ injected at the end of
+ *   every chunk but the last (the same computation as `nStepSg` in core).
+ * - truncated BPTT: the gradient within each chunk;  BPTT: dL/dh_t itself (cosine 1);  online: l_t.
+ * A zero signal has cosine 0 (so the online rule scores 0 wherever the immediate loss is zero).
+ */
+import { backprop, bptt, chunking, trajectory } from '../core/bptt.js';
+import type { LearnerConfig, LearnerState } from '../core/learner.js';
+import { synthesiserFor } from '../core/learner.js';
+import type { Batch, Sequence } from '../core/model.js';
+import { cosine, vscale } from '../core/tensor.js';
+import { cellModeSequence, fullModeSequence } from './engine.js';
+
+/** The learning signal on h_t (size H) of every step of one sequence. */
+export const learningSignals = (config: LearnerConfig, state: LearnerState, seq: Sequence): Float64Array[] => {
+  const { model, method } = config;
+  const H = model.cell.hiddenSize;
+  const params = state.params;
+  switch (method.kind) {
+    case 'bp-lambda': {
+      const synth = synthesiserFor(model, method)!;
+      const f = method.mode === 'cell' ? cellModeSequence : fullModeSequence;
+      return [...f(model, synth, params, state.theta!, seq, method, false).signals];
+    }
+    case 'sg': {
+      const synth = synthesiserFor(model, method)!;
+      const traj = trajectory(model, params, seq);
+      const T = traj.records.length;
+      const { cut, ends } = chunking(T, method.n, method.align);
+      const boundaries = new Set(ends.slice(0, -1));
+      const injections = traj.records.map((r, k) =>
+        boundaries.has(k) ? vscale(synth.predict(state.theta!, r.step.state, k + 1), method.beta) : null,
+      );
+      return backprop(model, params, traj, { cut, injections }).stateGrads.map((g) => g.slice(0, H));
+    }
+    case 'tbptt': {
+      const traj = trajectory(model, params, seq);
+      const { cut } = chunking(traj.records.length, method.n, method.align);
+      return backprop(model, params, traj, { cut }).stateGrads.map((g) => g.slice(0, H));
+    }
+    case 'bptt':
+      return bptt(model, params, seq).stateGrads.map((g) => g.slice(0, H));
+    case 'online':
+      return trajectory(model, params, seq).records.map((r) => r.immediate.slice(0, H));
+  }
+};
+
+export interface Alignment {
+  /** Mean over the batch of the cosine at each step t = 1..T (first step first). */
+  readonly perStep: number[];
+  /** Mean of `perStep` over the steps with a future gradient (t = 1..T−1). */
+  readonly meanWithFuture: number;
+}
+
+export const alignment = (config: LearnerConfig, state: LearnerState, batch: Batch): Alignment => {
+  const H = config.model.cell.hiddenSize;
+  const T = batch[0]!.inputs.length;
+  const sums = new Array<number>(T).fill(0);
+  for (const seq of batch) {
+    const exact = bptt(config.model, state.params, seq).stateGrads;
+    const signals = learningSignals(config, state, seq);
+    for (let k = 0; k < T; k++) sums[k]! += cosine(signals[k]!, exact[k]!.subarray(0, H));
+  }
+  const perStep = sums.map((s) => s / batch.length);
+  const future = perStep.slice(0, T - 1);
+  return { perStep, meanWithFuture: future.reduce((a, b) => a + b, 0) / Math.max(1, future.length) };
+};

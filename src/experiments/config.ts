@@ -1,0 +1,274 @@
+/**
+ * Run configurations: one flat, JSON-serialisable record per run (written as `config.json`), built from the
+ * defaults, a named preset of the task and the options given explicitly, then validated (typed errors naming the
+ * option).
+ */
+import { InvalidInputError } from '../core/errors.js';
+
+export const TASKS = ['toy', 'seq-mnist', 'copy-repeat'] as const;
+export type Task = (typeof TASKS)[number];
+
+export const METHODS = ['bp-lambda', 'sg', 'tbptt', 'bptt', 'online'] as const;
+export type MethodKind = (typeof METHODS)[number];
+
+export const ENGINES = ['step', 'sequence'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+export const PRESETS = ['paper', 'reduced', 'smoke'] as const;
+export type Preset = (typeof PRESETS)[number];
+
+/** Only the float64 reference is wired in; the fast backends are another issue. */
+export const BACKENDS = ['reference'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+export interface RunConfig {
+  readonly task: Task;
+  readonly preset: Preset;
+  readonly method: MethodKind;
+  /** λ of BP(λ) (bp-lambda only). */
+  readonly lambda: number;
+  /** Chunk length n of n-step SG and truncated BPTT. */
+  readonly n: number;
+  readonly seed: number;
+  /**
+   * 'step': the learner's per-step functions (the exact reference, any option). 'sequence': BP(λ) through its
+   * forward view (λ-targets over the whole sequence), which gives the identical update when the parameters are
+   * fixed over a sequence and there is no per-step synthesiser clip; faster, O(S²) per step for a linear
+   * synthesiser. Only BP(λ) has two engines; the other methods always work per sequence.
+   */
+  readonly engine: Engine;
+  readonly backend: Backend;
+  /** BP(λ) synthesiser mode: 'full' (ĝ on the whole state, exact) or 'cell' (the paper's LSTM dL/dc mode). */
+  readonly mode: 'full' | 'cell';
+  /** BP(λ): one optimiser step per batch ('sequence', the authors') or per time step ('step'). */
+  readonly schedule: 'sequence' | 'step';
+  /** Chunk alignment of n-step SG and truncated BPTT ('end': short first chunk, as the authors). */
+  readonly align: 'start' | 'end';
+  /** n-step SG target: the discounted n-step target of the spec, or the authors' DNI target. */
+  readonly sgTarget: 'discounted' | 'authors';
+  /** Hidden units H of the RNN or LSTM. */
+  readonly hidden: number;
+  /** Hidden layer sizes of an MLP synthesiser; empty: linear (the paper's). */
+  readonly synthHidden: readonly number[];
+  readonly batchSize: number;
+  /** Adam learning rate of the network (cell and readout); 0 freezes it (the toy alignment run). */
+  readonly lr: number;
+  /** Adam learning rate of the synthesiser. */
+  readonly lrSynth: number;
+  readonly gamma: number;
+  readonly beta: number;
+  /** Per-step clip of each synthesiser tensor's update (the authors: 1); Infinity: off. */
+  readonly synthClip: number;
+  /** Training batches (toy and copy-repeat; seq-MNIST: 0 means `epochs` full passes). */
+  readonly steps: number;
+  /** Passes over the training set (seq-MNIST). */
+  readonly epochs: number;
+  /** Write a metrics row every this many batches. */
+  readonly logEvery: number;
+  // Toy task
+  readonly seqLen: number;
+  readonly npoints: number;
+  readonly noise: number;
+  readonly endOnly: boolean;
+  // Sequential MNIST
+  /** Training examples used from the 48k split (0: all). */
+  readonly trainSize: number;
+  /** Validation examples evaluated from the 12k split (0: all). */
+  readonly valSize: number;
+  /** Test examples evaluated from the 10k test set (0: all). */
+  readonly testSize: number;
+  /** Evaluate on the validation set every this many batches (0: at the end of each epoch only). */
+  readonly evalEvery: number;
+  // Copy-repeat
+  readonly bits: number;
+  /** Curriculum threshold in bits per target bit. */
+  readonly threshold: number;
+}
+
+const base = {
+  preset: 'reduced',
+  method: 'bp-lambda',
+  lambda: 1,
+  n: 3,
+  seed: 0,
+  engine: 'step',
+  backend: 'reference',
+  schedule: 'sequence',
+  align: 'end',
+  sgTarget: 'discounted',
+  synthHidden: [],
+  steps: 0,
+  epochs: 1,
+  logEvery: 10,
+  seqLen: 10,
+  npoints: 1,
+  noise: 0,
+  endOnly: true,
+  trainSize: 0,
+  valSize: 0,
+  testSize: 0,
+  evalEvery: 0,
+  bits: 8,
+  threshold: 0.15,
+} as const satisfies Partial<RunConfig>;
+
+type PresetValues = Partial<Omit<RunConfig, 'task' | 'preset'>>;
+
+/** The paper's settings per task (spec §8.9, §9): the configs of the authors' code. */
+const paper: Readonly<Record<Task, PresetValues>> = {
+  // Frozen linear RNN, synthesiser alone learning: 10 epochs × 100 batches of 10 = 1000 Adam updates, lr 1e-4.
+  toy: {
+    hidden: 30, seqLen: 10, batchSize: 10, steps: 1000, lr: 0, lrSynth: 1e-4, gamma: 1, beta: 1, synthClip: 1,
+    mode: 'full', engine: 'step', logEvery: 10,
+  },
+  // LSTM H 30, batch 50, Adam 3e-4, 50 epochs, γ 0.9, β 0.1, the dL/dc synthesiser mode.
+  'seq-mnist': {
+    hidden: 30, batchSize: 50, epochs: 50, lr: 3e-4, lrSynth: 3e-4, gamma: 0.9, beta: 0.1, synthClip: 1, mode: 'cell',
+    engine: 'step', logEvery: 50, evalEvery: 0,
+  },
+  // LSTM H 100, batch 100, 150k batches, Adam 1e-3 (network) and 1e-5 (synthesiser), γ 0.9, β 1.
+  'copy-repeat': {
+    hidden: 100, batchSize: 100, steps: 150_000, lr: 1e-3, lrSynth: 1e-5, gamma: 0.9, beta: 1, synthClip: 1, mode: 'cell',
+    engine: 'step', logEvery: 100, bits: 8, threshold: 0.15,
+  },
+};
+
+/**
+ * Reduced scale for a 2-core CPU (docs/results.md). Toy: the paper's settings without the per-step clip, run
+ * through the sequence engine. seq-MNIST and copy-repeat: fewer examples or batches and a smaller LSTM.
+ */
+const reduced: Readonly<Record<Task, PresetValues>> = {
+  toy: { ...paper.toy, synthClip: Infinity, engine: 'sequence' },
+  'seq-mnist': { ...paper['seq-mnist'], synthClip: Infinity, engine: 'sequence', epochs: 5, lr: 1e-3, lrSynth: 1e-3, evalEvery: 480, logEvery: 40 },
+  'copy-repeat': { ...paper['copy-repeat'], synthClip: Infinity, engine: 'sequence', hidden: 32, batchSize: 20, steps: 5000, logEvery: 50 },
+};
+
+/** A few seconds per run: for tests and trying the commands. */
+const smoke: Readonly<Record<Task, PresetValues>> = {
+  toy: { ...reduced.toy, steps: 20, logEvery: 5 },
+  'seq-mnist': { ...reduced['seq-mnist'], hidden: 8, batchSize: 10, epochs: 1, trainSize: 40, valSize: 20, testSize: 20, evalEvery: 2, logEvery: 1 },
+  'copy-repeat': { ...reduced['copy-repeat'], hidden: 8, batchSize: 4, steps: 12, logEvery: 2 },
+};
+
+export const presetValues = (task: Task, preset: Preset): PresetValues =>
+  ({ paper, reduced, smoke })[preset][task];
+
+const oneOf = <T extends string>(path: string, value: unknown, allowed: readonly T[]): T => {
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new InvalidInputError(path, `one of ${allowed.join(', ')}`, `is '${String(value)}'`);
+};
+
+export const parseTask = (v: unknown, path = 'task'): Task => oneOf(path, v, TASKS);
+export const parsePreset = (v: unknown, path = '--preset'): Preset => oneOf(path, v, PRESETS);
+
+/**
+ * The full configuration: defaults, then the preset, then explicit overrides. Overrides with the value
+ * `undefined` are ignored. Validated (see `checkConfig`).
+ */
+export const buildConfig = (task: Task, preset: Preset, overrides: Partial<RunConfig> = {}): RunConfig => {
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const cfg = { ...base, ...presetValues(task, preset), ...defined, task, preset } as RunConfig;
+  checkConfig(cfg);
+  return cfg;
+};
+
+/** The option name a config field is set with on the command line (for error messages). */
+export const optionName = (field: string): string => `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+const num = (field: keyof RunConfig, v: unknown, ok: (x: number) => boolean, expected: string): void => {
+  if (typeof v !== 'number' || Number.isNaN(v) || !ok(v)) throw new InvalidInputError(optionName(field), expected, `is ${String(v)}`);
+};
+const int = (x: number) => Number.isInteger(x);
+
+/** Check every field; throws InvalidInputError naming the option. */
+export const checkConfig = (c: RunConfig): void => {
+  parseTask(c.task);
+  parsePreset(c.preset);
+  oneOf(optionName('method'), c.method, METHODS);
+  oneOf(optionName('engine'), c.engine, ENGINES);
+  oneOf(optionName('backend'), c.backend, BACKENDS);
+  oneOf(optionName('mode'), c.mode, ['full', 'cell'] as const);
+  oneOf(optionName('schedule'), c.schedule, ['sequence', 'step'] as const);
+  oneOf(optionName('align'), c.align, ['start', 'end'] as const);
+  oneOf(optionName('sgTarget'), c.sgTarget, ['discounted', 'authors'] as const);
+  num('lambda', c.lambda, (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
+  num('gamma', c.gamma, (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
+  num('beta', c.beta, (x) => Number.isFinite(x) && x >= 0, 'a finite number ≥ 0');
+  num('n', c.n, (x) => int(x) && x >= 1, 'an integer ≥ 1');
+  num('seed', c.seed, (x) => int(x) && Math.abs(x) < 2 ** 31, 'an integer (|seed| < 2^31)');
+  num('hidden', c.hidden, (x) => int(x) && x >= 1, 'an integer ≥ 1');
+  num('batchSize', c.batchSize, (x) => int(x) && x >= 1, 'an integer ≥ 1');
+  num('lr', c.lr, (x) => Number.isFinite(x) && x >= 0, 'a finite number ≥ 0 (0 freezes the network)');
+  num('lrSynth', c.lrSynth, (x) => Number.isFinite(x) && x >= 0, 'a finite number ≥ 0');
+  num('synthClip', c.synthClip, (x) => x > 0, 'a number > 0 (Infinity: no clip)');
+  num('steps', c.steps, (x) => int(x) && x >= 0, 'an integer ≥ 0');
+  num('epochs', c.epochs, (x) => int(x) && x >= 1, 'an integer ≥ 1');
+  num('logEvery', c.logEvery, (x) => int(x) && x >= 1, 'an integer ≥ 1');
+  num('seqLen', c.seqLen, (x) => int(x) && x >= 2, 'an integer ≥ 2');
+  num('npoints', c.npoints, (x) => int(x) && x >= 1 && x <= 6, 'an integer from 1 to 6');
+  num('noise', c.noise, (x) => Number.isFinite(x) && x >= 0, 'a finite number ≥ 0');
+  num('trainSize', c.trainSize, (x) => int(x) && x >= 0 && x <= 48_000, 'an integer from 0 (all) to 48000');
+  num('valSize', c.valSize, (x) => int(x) && x >= 0 && x <= 12_000, 'an integer from 0 (all) to 12000');
+  num('testSize', c.testSize, (x) => int(x) && x >= 0 && x <= 10_000, 'an integer from 0 (all) to 10000');
+  num('evalEvery', c.evalEvery, (x) => int(x) && x >= 0, 'an integer ≥ 0');
+  num('bits', c.bits, (x) => int(x) && x >= 1, 'an integer ≥ 1');
+  num('threshold', c.threshold, (x) => Number.isFinite(x) && x > 0, 'a positive number');
+  if (!Array.isArray(c.synthHidden) || c.synthHidden.some((h) => !int(h) || h < 1))
+    throw new InvalidInputError(optionName('synthHidden'), 'a comma-separated list of positive integers (empty: linear)', `is ${String(c.synthHidden)}`);
+  if (c.task !== 'seq-mnist' && c.steps < 1) throw new InvalidInputError(optionName('steps'), `an integer ≥ 1 for the ${c.task} task`, `is ${c.steps}`);
+  if (c.mode === 'cell' && c.task === 'toy' && c.method === 'bp-lambda')
+    throw new InvalidInputError(optionName('mode'), "'full' on the toy task (its RNN has no cell state; 'cell' is the LSTM's dL/dc mode)", "is 'cell'");
+  if (c.method === 'bp-lambda' && c.engine === 'sequence') {
+    if (c.synthClip !== Infinity)
+      throw new InvalidInputError(
+        optionName('engine'),
+        `'step' with a finite --synth-clip: the sequence engine (forward view) is exact only without the per-step synthesiser clip; pass --synth-clip Infinity to use it`,
+        `is 'sequence' with --synth-clip ${c.synthClip}`,
+      );
+    if (c.schedule !== 'sequence')
+      throw new InvalidInputError(optionName('engine'), "'step' with --schedule step (parameters change inside the sequence)", "is 'sequence'");
+  }
+};
+
+/** A short label of a run's method: BP(0.5), SG n=3, TBPTT n=3, BPTT, online. */
+export const methodLabel = (c: Pick<RunConfig, 'method' | 'lambda' | 'n'>): string => {
+  switch (c.method) {
+    case 'bp-lambda':
+      return `BP(${c.lambda})`;
+    case 'sg':
+      return `SG n=${c.n}`;
+    case 'tbptt':
+      return `TBPTT n=${c.n}`;
+    case 'bptt':
+      return 'BPTT';
+    case 'online':
+      return 'online';
+  }
+};
+
+/** A method written `bp-lambda:0.5`, `sg:3`, `tbptt:2`, `bptt` or `online` (the sweep's --methods list). */
+export interface MethodChoice {
+  readonly method: MethodKind;
+  readonly lambda?: number;
+  readonly n?: number;
+}
+
+export const parseMethodChoice = (text: string, path = '--methods'): MethodChoice => {
+  const [name, arg, extra] = text.trim().split(':');
+  const method = oneOf(path, name, METHODS);
+  const bad = () => new InvalidInputError(path, `${method === 'bp-lambda' ? 'bp-lambda:λ with λ in [0, 1]' : `${method}:n with an integer n ≥ 1`}`, `has '${text}'`);
+  if (extra !== undefined) throw bad();
+  if (method === 'bptt' || method === 'online') {
+    if (arg !== undefined) throw new InvalidInputError(path, `${method} without a parameter`, `has '${text}'`);
+    return { method };
+  }
+  if (arg === undefined) return { method };
+  const v = Number(arg);
+  if (arg.trim() === '' || Number.isNaN(v)) throw bad();
+  if (method === 'bp-lambda') {
+    if (!(v >= 0 && v <= 1)) throw bad();
+    return { method, lambda: v };
+  }
+  if (!Number.isInteger(v) || v < 1) throw bad();
+  return { method, n: v };
+};

@@ -1,0 +1,292 @@
+/**
+ * From a run configuration to a model and a training function.
+ *
+ * The 'step' engine is `trainBatch` of the reference learner (core/learner.ts) for every method. The 'sequence'
+ * engine computes BP(λ)'s update through its forward view: with θ and Ψ fixed over a sequence and no per-step
+ * clip, accumulate BP(λ)'s summed synthesiser update Σ_t δ_t E_t equals Σ_t (G^λ_t − ĝ_t) ∇θĝ_t (spec §10, I1;
+ * property-tested in core), and the network's gradient is the same sum of immediate gradients with the learning
+ * signal l_t + β ĝ_t (or, in the LSTM cell mode, e-prop with ε_t + β u_{t+1} D_{t+1}). It needs no eligibility
+ * trace, so it costs O(S²) per step for a linear synthesiser instead of the trace's O(S²·P).
+ */
+import { lambdaTargets, predictions, trajectory, forwardViewUpdate } from '../core/bptt.js';
+import { cellModeForwardView, cellToCellJacobian } from '../core/lstmCellMode.js';
+import { lstmCellInputJacobian, lstmParts, lstmCell } from '../core/lstm.js';
+import {
+  type BatchMetrics,
+  type LearnerConfig,
+  type LearnerState,
+  type Method,
+  type OptimiserSpec,
+  synthesiserFor,
+  trainBatch,
+} from '../core/learner.js';
+import { type Batch, type Model, type Sequence, type StepRecord, checkBatch, forward, modelShapes, readoutGrad, sequenceLoss } from '../core/model.js';
+import { AUTHORS_ADAM, adam, applyUpdates, clipByGlobalNorm, sgd, type GradientTransformation } from '../core/optim.js';
+import { rnnCell } from '../core/rnn.js';
+import type { Synthesiser } from '../core/synthesiser.js';
+import {
+  type Mat,
+  type Params,
+  meanParams,
+  paramCount,
+  paramsNorm,
+  scaleParams,
+  unflattenParams,
+  vadd,
+  vaxpy,
+  vecmat,
+  vmul,
+  vnorm,
+  vscale,
+  vsub,
+  vzeros,
+  zerosParams,
+} from '../core/tensor.js';
+import { copyRepeatInputSize, copyRepeatOutputSize } from '../tasks/copyRepeat.js';
+import type { RunConfig } from './config.js';
+
+/** The model of a task: the toy's linear RNN, or an LSTM for seq-MNIST (28 → 10, cross-entropy) and copy-repeat (BCE). */
+export const modelFor = (c: RunConfig): Model => {
+  switch (c.task) {
+    case 'toy':
+      return { cell: rnnCell({ inputSize: 10, hiddenSize: c.hidden, activation: 'identity' }), outputSize: 2, loss: 'mse' };
+    case 'seq-mnist':
+      return { cell: lstmCell({ inputSize: 28, hiddenSize: c.hidden }), outputSize: 10, loss: 'xent' };
+    case 'copy-repeat': {
+      const cr = { bits: c.bits, normRepeat: 10 };
+      return { cell: lstmCell({ inputSize: copyRepeatInputSize(cr), hiddenSize: c.hidden }), outputSize: copyRepeatOutputSize(cr), loss: 'bce' };
+    }
+  }
+};
+
+export const methodFor = (c: RunConfig): Method => {
+  const synthesiser = { hidden: c.synthHidden };
+  switch (c.method) {
+    case 'bp-lambda':
+      return { kind: 'bp-lambda', mode: c.mode, schedule: c.schedule, synthesiser, gamma: c.gamma, lambda: c.lambda, beta: c.beta, synthClip: c.synthClip };
+    case 'sg':
+      return { kind: 'sg', n: c.n, gamma: c.gamma, beta: c.beta, align: c.align, target: c.sgTarget, synthesiser };
+    case 'tbptt':
+      return { kind: 'tbptt', n: c.n, align: c.align };
+    case 'bptt':
+      return { kind: 'bptt' };
+    case 'online':
+      return { kind: 'online' };
+  }
+};
+
+const adamSpec = (lr: number): OptimiserSpec => (lr === 0 ? { kind: 'frozen' } : { kind: 'adam', lr, ...AUTHORS_ADAM });
+
+/** The learner configuration of a run: the authors' Adam (β 0.9, 0.98; ε 1e-9) for network and synthesiser. */
+export const learnerConfigOf = (c: RunConfig): LearnerConfig => ({
+  model: modelFor(c),
+  method: methodFor(c),
+  network: adamSpec(c.lr),
+  synthesiser: adamSpec(c.lrSynth),
+});
+
+export type TrainFn = (state: LearnerState, batch: Batch) => [BatchMetrics, LearnerState];
+
+/** The training function of a run's engine. */
+export const trainerFor = (c: RunConfig, config: LearnerConfig = learnerConfigOf(c)): TrainFn =>
+  c.method === 'bp-lambda' && c.engine === 'sequence' ? (s, b) => sequenceTrainBatch(config, s, b) : (s, b) => trainBatch(config, s, b);
+
+// ---------------------------------------------------------------------------------------------------
+// The sequence engine
+
+const transformation = (spec: OptimiserSpec): GradientTransformation<unknown> | null =>
+  spec.kind === 'adam' ? (adam(spec) as GradientTransformation<unknown>) : spec.kind === 'sgd' ? (sgd(spec.lr) as GradientTransformation<unknown>) : null;
+
+/** Apply a network gradient and a synthesiser direction (to add), as the learner does. */
+export const applyUpdatesOf = (config: LearnerConfig, state: LearnerState, netGrad: Params | null, synthAdd: Params | null): LearnerState => {
+  let { params, theta, networkOpt, synthOpt } = state;
+  const netTx = transformation(config.network);
+  if (netTx !== null && netGrad !== null) {
+    const g = config.gradClip === undefined ? netGrad : clipByGlobalNorm(config.gradClip).update(netGrad, {})[0];
+    const [u, s] = netTx.update(g, networkOpt, params);
+    params = applyUpdates(params, u);
+    networkOpt = s;
+  }
+  const synTx = transformation(config.synthesiser);
+  if (synTx !== null && theta !== null && synthAdd !== null) {
+    const [u, s] = synTx.update(scaleParams(synthAdd, -1), synthOpt, theta);
+    theta = applyUpdates(theta, u);
+    synthOpt = s;
+  }
+  return { ...state, params, theta, networkOpt, synthOpt };
+};
+
+/**
+ * Σ_k (target_k − ĝ(input_k)) ∇θĝ(input_k) for a linear synthesiser ĝ(s) = W s + b, written out: Σ_k err_k input_kᵀ
+ * for W and Σ_k err_k for b (flattened W then b, the synthesiser's parameter order). errs[k] = target_k − ĝ_k.
+ */
+export const linearSynthUpdate = (synth: Synthesiser, errs: readonly Float64Array[], inputs: readonly Float64Array[]): Float64Array => {
+  const out = synth.outputSize;
+  const inp = synth.inputSize;
+  const u = new Float64Array(out * inp + out);
+  errs.forEach((e, k) => {
+    const x = inputs[k]!;
+    for (let i = 0; i < out; i++) {
+      const ei = e[i]!;
+      if (ei === 0) continue;
+      const row = i * inp;
+      for (let j = 0; j < inp; j++) u[row + j] += ei * x[j]!;
+      u[out * inp + i] += ei;
+    }
+  });
+  return u;
+};
+
+export interface SequenceQuantities {
+  readonly loss: number;
+  /** Σ_t (G^λ_t − ĝ_t) ∇θĝ_t (flattened; the direction to add to θ). */
+  readonly synthUpdate: Float64Array;
+  /** The network gradient (null when not requested). */
+  readonly grads: Params | null;
+  /** The learning signal on h_t of every step (size H). */
+  readonly signals: readonly Float64Array[];
+}
+
+/** Full-state BP(λ) on one sequence through the forward view. */
+export const fullModeSequence = (
+  model: Model,
+  synth: Synthesiser,
+  params: Params,
+  theta: Params,
+  seq: Sequence,
+  o: { gamma: number; lambda: number; beta: number },
+  withGrads: boolean,
+): SequenceQuantities => {
+  const traj = trajectory(model, params, seq);
+  const T = traj.records.length;
+  const H = model.cell.hiddenSize;
+  const preds = predictions(synth, theta, traj); // ĝ_1 … ĝ_{T−1}
+  const targets = lambdaTargets(traj, preds, o.gamma, o.lambda);
+  const synthUpdate =
+    synth.type === 'linear'
+      ? linearSynthUpdate(
+          synth,
+          targets.map((g, k) => vsub(g, preds[k]!)),
+          traj.records.slice(0, T - 1).map((r) => r.step.state),
+        )
+      : forwardViewUpdate(synth, theta, traj, targets);
+  const full = traj.records.map((r, k) => (k < T - 1 ? vaxpy(r.immediate, o.beta, preds[k]!) : r.immediate));
+  let grads: Params | null = null;
+  if (withGrads) {
+    const acc = zerosParams(modelShapes(model));
+    traj.records.forEach((r, k) => {
+      accumulate(acc, model.cell.vjpParams(params, r.step, full[k]!));
+      accumulate(acc, readoutGrad(model, r));
+    });
+    grads = acc;
+  }
+  return { loss: sequenceLoss(traj.records), synthUpdate, grads, signals: full.map((s) => s.slice(0, H)) };
+};
+
+/** acc += p, key by key, in place (acc is a fresh local accumulator, never an argument of the caller). */
+const accumulate = (acc: Params, p: Params): void => {
+  for (const [k, t] of Object.entries(p)) {
+    const a = acc[k]!.data;
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) a[i]! += d[i]!;
+  }
+};
+
+const cMass = (H: number, rec: StepRecord): Float64Array => vmul(rec.immediate.subarray(0, H), lstmParts(H, rec.step).psi);
+
+/**
+ * The LSTM cell mode on one sequence through its forward view (core `cellModeForwardView`, with the linear
+ * synthesiser's update written out) and e-prop with the learning signal ε_t + β u_{t+1} D_{t+1} (ε_T at the end).
+ */
+export const cellModeSequence = (
+  model: Model,
+  synth: Synthesiser,
+  params: Params,
+  theta: Params,
+  seq: Sequence,
+  o: { gamma: number; lambda: number; beta: number },
+  withGrads: boolean,
+): SequenceQuantities => {
+  const records = forward(model, params, seq);
+  const H = model.cell.hiddenSize;
+  const T = records.length;
+  let synthUpdate: Float64Array;
+  let u: Float64Array[];
+  // D_{k+1} = ∂c_{k+1}/∂h_k (0-based k), needed by the targets and by the learning signals.
+  const D = new Array<Mat>(T);
+  if (synth.type === 'linear') {
+    const prevState = (k: number) => (k === 0 ? vzeros(2 * H) : records[k - 1]!.step.state);
+    const inputs = records.map((_, k) => prevState(k));
+    u = inputs.map((s, k) => synth.predict(theta, s, k + 1));
+    const targets = new Array<Float64Array>(T);
+    targets[T - 1] = cMass(H, records[T - 1]!);
+    for (let k = T - 2; k >= 0; k--) {
+      const jac = cellToCellJacobian(params, H, records[k + 1]!.step, lstmParts(H, records[k]!.step).psi);
+      D[k + 1] = jac.D;
+      const mix = vadd(vscale(u[k + 1]!, 1 - o.lambda), vscale(targets[k + 1]!, o.lambda));
+      targets[k] = vaxpy(cMass(H, records[k]!), o.gamma, vecmat(mix, jac.C));
+    }
+    synthUpdate = linearSynthUpdate(
+      synth,
+      targets.map((g, k) => vsub(g, u[k]!)),
+      inputs,
+    );
+  } else {
+    const fv = cellModeForwardView({ model, synth, params, theta }, records, o.gamma, o.lambda);
+    synthUpdate = fv.update;
+    u = fv.predictions;
+    for (let k = 1; k < T; k++) D[k] = lstmCellInputJacobian(params, H, records[k]!.step);
+  }
+  const signals = records.map((r, k) => {
+    const eps = r.immediate.slice(0, H);
+    if (k === T - 1) return eps;
+    return vaxpy(eps, o.beta, vecmat(u[k + 1]!, D[k + 1]!));
+  });
+  let grads: Params | null = null;
+  if (withGrads) {
+    const eprop = model.cell.eprop;
+    let traces = eprop.init();
+    const acc = zerosParams(modelShapes(model));
+    records.forEach((r, k) => {
+      traces = eprop.advance(params, traces, r.step);
+      accumulate(acc, eprop.gradient(params, traces, r.step, signals[k]!));
+      accumulate(acc, readoutGrad(model, r));
+    });
+    grads = acc;
+  }
+  return { loss: sequenceLoss(records), synthUpdate, grads, signals };
+};
+
+/**
+ * One batch of BP(λ) through the forward view: the same update as `trainBatch` with `schedule: 'sequence'` and
+ * `synthClip: Infinity` (up to rounding), without eligibility traces.
+ */
+export const sequenceTrainBatch = (config: LearnerConfig, state: LearnerState, batch: Batch): [BatchMetrics, LearnerState] => {
+  const { model, method } = config;
+  if (method.kind !== 'bp-lambda') throw new RangeError(`the sequence engine runs BP(λ) only, not ${method.kind}`);
+  if (method.synthClip !== Infinity || method.schedule !== 'sequence')
+    throw new RangeError('the sequence engine is exact only with synthClip Infinity and the once-per-sequence schedule');
+  checkBatch(model, batch);
+  const synth = synthesiserFor(model, method)!;
+  const withGrads = config.network.kind !== 'frozen';
+  const f = method.mode === 'cell' ? cellModeSequence : fullModeSequence;
+  const rs = batch.map((q) => f(model, synth, state.params, state.theta!, q, method, withGrads));
+  const B = rs.length;
+  const P = paramCount(synth.paramShapes);
+  const synthAdd = vscale(
+    rs.reduce((a, r) => vadd(a, r.synthUpdate), vzeros(P)),
+    1 / B,
+  );
+  const netGrad = withGrads
+    ? meanParams(
+        rs.map((r) => r.grads!),
+        modelShapes(model),
+      )
+    : null;
+  const loss = rs.reduce((a, r) => a + r.loss, 0) / B;
+  const next = applyUpdatesOf(config, state, netGrad, unflattenParams(synthAdd, synth.paramShapes));
+  return [
+    { loss, gradNorm: netGrad === null ? 0 : paramsNorm(netGrad), synthUpdateNorm: vnorm(synthAdd) },
+    { ...next, batches: state.batches + 1 },
+  ];
+};
