@@ -1,0 +1,114 @@
+/**
+ * Backends for the page: the float64 reference, the CPU backend (float32, WebAssembly SIMD where the browser
+ * validates it) and gpu.js on WebGL. gpu.js is imported only when a gpu.js backend is chosen (a separate chunk),
+ * and the page shows the mode that actually runs: the gpu.js backend reads which kernel class gpu.js chose and
+ * refuses anything else, so when WebGL is missing the page says why and runs on the reference backend.
+ */
+import type { Backend } from '../../src/backends/backend.js';
+import { cpuBackend } from '../../src/backends/cpu/index.js';
+import { BackendUnavailableError } from '../../src/backends/errors.js';
+import { referenceBackend } from '../../src/backends/reference.js';
+
+export const BACKEND_CHOICES = ['reference', 'gpujs', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export const isBackendChoice = (s: string): s is BackendChoice => (BACKEND_CHOICES as readonly string[]).includes(s);
+
+export interface StartedBackend {
+  readonly backend: Backend;
+  /** What was asked for. */
+  readonly requested: BackendChoice;
+  /** The backend that runs: 'reference', 'gpujs' or 'cpu'. */
+  readonly name: string;
+  /** The mode that runs, as the backend reports it: 'js-f64', 'webgl2', 'webgl', 'wasm-simd', 'js'. */
+  readonly mode: string;
+  /** In words, for the page. */
+  readonly label: string;
+  /** Why the requested backend is not the one running (null when it is). */
+  readonly fallback: string | null;
+}
+
+export interface WebGlInfo {
+  readonly webgl2: boolean;
+  readonly webgl: boolean;
+  /** The unmasked renderer string, when the browser gives it (e.g. "ANGLE (… SwiftShader …)"). */
+  readonly renderer: string | null;
+  /** True for the known software rasterisers (SwiftShader, llvmpipe). */
+  readonly software: boolean;
+}
+
+/** Which WebGL versions this browser gives, and the renderer behind them. */
+export const webGlInfo = (): WebGlInfo => {
+  let webgl2 = false;
+  let webgl = false;
+  let renderer: string | null = null;
+  for (const kind of ['webgl2', 'webgl'] as const) {
+    const gl = document.createElement('canvas').getContext(kind) as WebGLRenderingContext | WebGL2RenderingContext | null;
+    if (gl === null) continue;
+    if (kind === 'webgl2') webgl2 = true;
+    else webgl = true;
+    if (renderer === null) {
+      const ext = gl.getExtension('WEBGL_debug_renderer_info');
+      const r = ext === null ? gl.getParameter(gl.RENDERER) : gl.getParameter(ext.UNMASKED_RENDERER_WEBGL);
+      renderer = typeof r === 'string' ? r : null;
+    }
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+  }
+  const software = renderer !== null && /swiftshader|llvmpipe|softpipe|software/i.test(renderer);
+  return { webgl2, webgl, renderer, software };
+};
+
+const reference = (requested: BackendChoice, fallback: string | null): StartedBackend => ({
+  backend: referenceBackend() as unknown as Backend,
+  requested,
+  name: 'reference',
+  mode: 'js-f64',
+  label: 'reference (float64, JavaScript)',
+  fallback,
+});
+
+const reasonOf = (e: unknown): string => (e instanceof BackendUnavailableError ? e.reason : e instanceof Error ? e.message : String(e));
+
+/** gpu.js, loaded on demand: its browser build is a UMD module whose default export carries the classes. */
+const loadGpujs = async (): Promise<unknown> => {
+  const ns = (await import('gpu.js')) as unknown as { default?: unknown; GPU?: unknown };
+  return typeof ns.GPU === 'function' ? ns : ns.default;
+};
+
+/** Start the backend asked for; gpu.js tries WebGL2, then WebGL, then says why and starts the reference. */
+export const startBackend = async (requested: BackendChoice): Promise<StartedBackend> => {
+  switch (requested) {
+    case 'reference':
+      return reference(requested, null);
+    case 'cpu': {
+      try {
+        const backend = cpuBackend({ precision: 32 }) as unknown as Backend;
+        const label = backend.mode === 'wasm-simd' ? 'CPU float32, WebAssembly SIMD' : 'CPU float32, JavaScript kernels (no WebAssembly SIMD here)';
+        return { backend, requested, name: 'cpu', mode: backend.mode, label, fallback: null };
+      } catch (e) {
+        return reference(requested, `the CPU backend cannot start (${reasonOf(e)}); running on the reference backend`);
+      }
+    }
+    case 'gpujs': {
+      let gpujs: unknown;
+      try {
+        gpujs = await loadGpujs();
+      } catch (e) {
+        return reference(requested, `gpu.js could not be loaded (${reasonOf(e)}); running on the reference backend`);
+      }
+      const { gpujsBackend } = await import('../../src/backends/gpu/index.js');
+      const reasons: string[] = [];
+      for (const mode of ['webgl2', 'webgl'] as const) {
+        try {
+          const backend = gpujsBackend({ mode, gpujs }) as unknown as Backend;
+          const info = webGlInfo();
+          const where = info.renderer === null ? '' : ` on ${info.renderer}${info.software ? ' (software rendering)' : ''}`;
+          return { backend, requested, name: 'gpujs', mode: backend.mode, label: `gpu.js ${backend.mode === 'webgl2' ? 'WebGL2' : 'WebGL'}, float32${where}`, fallback: null };
+        } catch (e) {
+          reasons.push(`${mode}: ${reasonOf(e)}`);
+        }
+      }
+      return reference(requested, `WebGL is unavailable in this browser (${reasons.join('; ')}); running on the reference backend`);
+    }
+  }
+};

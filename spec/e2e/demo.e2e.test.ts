@@ -1,0 +1,217 @@
+/**
+ * End to end: the demo page in a real browser. Builds the page with Vite, serves it on localhost, drives Debian's
+ * Chromium (never a downloaded browser) with playwright-core, headless: starts training, waits for ≥ 50 alignment
+ * updates on the chart, checks BP(1)'s first-step alignment is above BP(0)'s, switches the toy panel to gpu.js
+ * WebGL and checks the page reports the mode that actually runs (WebGL in software, SwiftShader, without a GPU),
+ * runs the copy-repeat panel, and saves a screenshot to test-artifacts/demo.png (UPDATE_DEMO_SCREENSHOT=1 also
+ * copies it to docs/demo.png). A second browser with WebGL disabled checks that the page says so and runs on the
+ * reference backend.
+ *
+ * Skipped, with the reason in its name, when Chromium is not installed (CHROMIUM_PATH, default /usr/bin/chromium).
+ */
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, type Served, buildDemo, serveStatic } from './serve.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+const ARTIFACTS = join(REPO, 'test-artifacts');
+
+/** The flags this machine needs: no sandbox as root, no background connections (the network is closed). */
+const ARGS = [
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+  // WebGL through ANGLE on SwiftShader where there is no GPU (Chromium 156 wants this explicitly).
+  '--enable-unsafe-swiftshader',
+];
+
+/** What the page publishes on window.__bplambda (a subset, see demo/src/main.ts). */
+interface Hooks {
+  ready: boolean;
+  alignmentUpdates: number;
+  firstStepAlignment: Record<string, number>;
+  backendRequested: string;
+  backendName: string;
+  backendMode: string;
+  backendLabel: string;
+  backendFallback: string | null;
+  backendSwitching: boolean;
+  webgl: { webgl2: boolean; webgl: boolean; renderer: string | null; software: boolean };
+  copy: { batches: number; backendName: string; backendMode: string; backendFallback: string | null; length: number };
+  errors: string[];
+}
+
+/**
+ * The browser globals that the functions run in the page use, typed here because the root tsconfig has no DOM
+ * library (the casts are erased; the functions are sent to the page as source text).
+ */
+interface PageGlobals {
+  __bplambda: Hooks;
+  document: { querySelector(selector: string): { querySelectorAll(selector: string): Iterable<{ getAttribute(name: string): string | null }> } | null };
+}
+
+const hooks = (page: Page): Promise<Hooks> => page.evaluate(() => JSON.parse(JSON.stringify((globalThis as unknown as PageGlobals).__bplambda)) as Hooks);
+
+const launch = async (extra: string[] = []): Promise<Browser> => {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...ARGS, ...extra], timeout: 20_000 });
+};
+
+const openPage = async (browser: Browser, url: string): Promise<Page> => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  (page as Page & { problems?: string[] }).problems = problems;
+  await page.goto(url);
+  await page.waitForFunction(() => (globalThis as unknown as Partial<PageGlobals>).__bplambda?.ready === true, null, { timeout: 15_000 });
+  return page;
+};
+
+const name = hasChromium
+  ? 'demo page in headless Chromium (playwright-core)'
+  : `demo page in headless Chromium (skipped: ${CHROMIUM} is not installed; apt-get install chromium, or set CHROMIUM_PATH)`;
+
+describe.skipIf(!hasChromium)(name, () => {
+  let served: Served;
+  let outDir: string;
+
+  beforeAll(async () => {
+    outDir = await buildDemo();
+    served = await serveStatic(outDir);
+  }, 60_000);
+
+  afterAll(async () => {
+    await served?.close();
+    if (outDir !== undefined) rmSync(outDir, { recursive: true, force: true });
+  });
+
+  it('trains the toy task live, BP(1) aligns better at the first step than BP(0), switches to gpu.js WebGL, runs the copy-repeat curriculum', async () => {
+    const browser = await launch();
+    try {
+      const page = await openPage(browser, served.url);
+      let h = await hooks(page);
+      expect(h.backendName).toBe('reference');
+      expect(h.alignmentUpdates).toBe(0);
+      expect(await page.locator('#toy-backend-mode').getAttribute('data-mode')).toBe('js-f64');
+
+      // Start training; wait until the alignment chart has data for at least 50 updates.
+      await page.click('#toy-start');
+      await page.waitForFunction(
+        () => {
+          const svg = (globalThis as unknown as PageGlobals).document.querySelector('#chart-history svg');
+          const paths = [...(svg?.querySelectorAll('path[data-series]') ?? [])];
+          return paths.length === 3 && paths.every((p) => Number(p.getAttribute('data-points')) >= 50);
+        },
+        null,
+        { timeout: 30_000, polling: 100 },
+      );
+      h = await hooks(page);
+      expect(h.alignmentUpdates).toBeGreaterThanOrEqual(50);
+      expect(Object.keys(h.firstStepAlignment).sort()).toEqual(['bp0', 'bp0.5', 'bp1']);
+      // The values on the page (the lane table) are the ones in the hooks.
+      const shown = await page.$$eval('#lane-rows td[data-lane]', (tds) => Object.fromEntries(tds.map((td) => [td.getAttribute('data-lane'), Number(td.getAttribute('data-first'))])));
+      const bp0 = shown.bp0!;
+      const bp1 = shown.bp1!;
+      expect(Number.isFinite(bp0) && Number.isFinite(bp1)).toBe(true);
+      expect(bp1).toBeGreaterThan(bp0);
+      expect(bp1).toBeGreaterThan(0.5);
+      // The per-step chart has one point per time step (T = 10) for each learner.
+      const perStep = await page.$$eval('#chart-per-step path[data-series]', (ps) => ps.map((p) => Number(p.getAttribute('data-points'))));
+      expect(perStep).toEqual([10, 10, 10]);
+
+      // Switch the toy panel to gpu.js; the page must report the mode that actually runs.
+      const before = h.alignmentUpdates;
+      await page.selectOption('#toy-backend', 'gpujs');
+      await page.waitForFunction(
+        () => {
+          const b = (globalThis as unknown as PageGlobals).__bplambda;
+          return b.backendRequested === 'gpujs' && !b.backendSwitching;
+        },
+        null,
+        { timeout: 20_000 },
+      );
+      h = await hooks(page);
+      const modeEl = page.locator('#toy-backend-mode');
+      expect(await modeEl.getAttribute('data-mode')).toBe(h.backendMode);
+      if (h.webgl.webgl2 || h.webgl.webgl) {
+        expect(h.backendName).toBe('gpujs');
+        expect(['webgl2', 'webgl']).toContain(h.backendMode);
+        expect(h.backendFallback).toBeNull();
+        expect(await modeEl.textContent()).toContain(h.backendMode === 'webgl2' ? 'gpu.js WebGL2' : 'gpu.js WebGL');
+      } else {
+        expect(h.backendName).toBe('reference');
+        expect(await page.locator('#toy-backend-note').textContent()).toContain('WebGL is unavailable');
+      }
+      // Training goes on, on the new backend, from the learned parameters.
+      await page.waitForFunction((n) => (globalThis as unknown as PageGlobals).__bplambda.alignmentUpdates >= n + 10, before, { timeout: 20_000 });
+      h = await hooks(page);
+      expect(h.firstStepAlignment.bp1!).toBeGreaterThan(h.firstStepAlignment.bp0!);
+
+      // The copy-repeat panel, on gpu.js WebGL (its default) or the reference where WebGL is missing.
+      await page.click('#copy-start');
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).__bplambda.copy.batches >= 10, null, { timeout: 30_000 });
+      h = await hooks(page);
+      expect(await page.locator('#copy-backend-mode').getAttribute('data-mode')).toBe(h.copy.backendMode);
+      if (h.webgl.webgl2 || h.webgl.webgl) expect(['webgl2', 'webgl']).toContain(h.copy.backendMode);
+      expect(Number(await page.locator('#chart-copy svg').getAttribute('data-batches'))).toBeGreaterThanOrEqual(10);
+
+      // A screenshot of the running page, as a test artifact.
+      await page.waitForTimeout(1500);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const shot = join(ARTIFACTS, 'demo.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      if (process.env.UPDATE_DEMO_SCREENSHOT === '1') copyFileSync(shot, join(REPO, 'docs', 'demo.png'));
+      expect(existsSync(shot)).toBe(true);
+
+      h = await hooks(page);
+      expect(h.errors).toEqual([]);
+      expect((page as Page & { problems?: string[] }).problems).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 90_000);
+
+  it('says so and runs on the reference backend when WebGL is unavailable', async () => {
+    const browser = await launch(['--disable-3d-apis', '--disable-webgl']);
+    try {
+      const page = await openPage(browser, served.url);
+      let h = await hooks(page);
+      expect(h.webgl.webgl2 || h.webgl.webgl).toBe(false);
+      expect(await page.locator('#webgl-status').textContent()).toContain('WebGL is unavailable');
+      // The copy-repeat panel asked for gpu.js and runs on the reference, saying why.
+      expect(h.copy.backendName).toBe('reference');
+      expect(h.copy.backendFallback).toContain('WebGL is unavailable');
+      expect(await page.locator('#copy-backend-note').isVisible()).toBe(true);
+      // So does the toy panel when gpu.js is chosen, and it trains.
+      await page.selectOption('#toy-backend', 'gpujs');
+      await page.waitForFunction(
+        () => {
+          const b = (globalThis as unknown as PageGlobals).__bplambda;
+          return b.backendRequested === 'gpujs' && !b.backendSwitching;
+        },
+        null,
+        { timeout: 20_000 },
+      );
+      h = await hooks(page);
+      expect(h.backendName).toBe('reference');
+      expect(h.backendMode).toBe('js-f64');
+      expect(await page.locator('#toy-backend-note').textContent()).toContain('running on the reference backend');
+      await page.click('#toy-start');
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).__bplambda.alignmentUpdates >= 5, null, { timeout: 20_000 });
+      h = await hooks(page);
+      expect(h.errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 40_000);
+});
