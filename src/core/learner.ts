@@ -96,7 +96,8 @@ export const synthesiserFor = (model: Model, method: Method): Synthesiser | null
   return method.synthesiser.hidden.length === 0 ? linearSynthesiser(inp, out) : mlpSynthesiser(inp, method.synthesiser.hidden, out);
 };
 
-const transformation = (spec: OptimiserSpec): GradientTransformation<unknown> | null => {
+/** The optimiser of a spec (null: parameters frozen). */
+export const transformation = (spec: OptimiserSpec): GradientTransformation<unknown> | null => {
   switch (spec.kind) {
     case 'adam':
       return adam(spec) as GradientTransformation<unknown>;
@@ -125,16 +126,19 @@ export const learnerInit = (config: LearnerConfig, rng: Rng): [LearnerState, Rng
   ];
 };
 
-/** Apply a network gradient and a synthesiser update direction (to add) through the optimisers. */
-const applyAll = (
+/**
+ * Apply a network gradient and a synthesiser update direction (to add) through the configured optimisers: the one
+ * place where parameters change, shared by the learner, the backend engine and the sequence engine.
+ */
+export const applyLearnerUpdates = (
   config: LearnerConfig,
   state: LearnerState,
-  netGrad: Params,
+  netGrad: Params | null,
   synthAdd: Params | null,
 ): LearnerState => {
   let { params, theta, networkOpt, synthOpt } = state;
   const netTx = transformation(config.network);
-  if (netTx !== null) {
+  if (netTx !== null && netGrad !== null) {
     const g = config.gradClip === undefined ? netGrad : clipByGlobalNorm(config.gradClip).update(netGrad, {})[0];
     const [u, s] = netTx.update(g, networkOpt, params);
     params = applyUpdates(params, u);
@@ -166,7 +170,7 @@ export const trainBatch = (config: LearnerConfig, state: LearnerState, batch: Ba
             ? (q: Batch[number]) => truncatedBptt(model, state.params, q, method.n, method.align)
             : (q: Batch[number]) => onlineRule(model, state.params, q);
       const r = batchMean(model, batch, f);
-      return next({ loss: r.loss, gradNorm: paramsNorm(r.grads) }, applyAll(config, state, r.grads, null));
+      return next({ loss: r.loss, gradNorm: paramsNorm(r.grads) }, applyLearnerUpdates(config, state, r.grads, null));
     }
     case 'sg': {
       const synth = synthesiserFor(model, method)!;
@@ -183,7 +187,7 @@ export const trainBatch = (config: LearnerConfig, state: LearnerState, batch: Ba
       const loss = rs.reduce((a, r) => a + r.loss, 0) / rs.length;
       return next(
         { loss, gradNorm: paramsNorm(grads), synthUpdateNorm: vnorm(synthAdd) },
-        applyAll(config, state, grads, unflattenParams(synthAdd, synth.paramShapes)),
+        applyLearnerUpdates(config, state, grads, unflattenParams(synthAdd, synth.paramShapes)),
       );
     }
     case 'bp-lambda': {
@@ -204,7 +208,7 @@ export const trainBatch = (config: LearnerConfig, state: LearnerState, batch: Ba
           loss += learner.loss;
           gradNorm = Math.max(gradNorm, paramsNorm(learner.netGrad));
           synthNorm = Math.max(synthNorm, vnorm(learner.synthUpdate));
-          s = applyAll(config, s, learner.netGrad, unflattenParams(learner.synthUpdate, synth.paramShapes));
+          s = applyLearnerUpdates(config, s, learner.netGrad, unflattenParams(learner.synthUpdate, synth.paramShapes));
           learner = bpLambdaClearAccumulators(learner);
         }
       }

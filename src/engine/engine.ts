@@ -30,12 +30,11 @@ import {
 } from '../backends/backend.js';
 import { chunking } from '../core/bptt.js';
 import { InvalidInputError } from '../core/errors.js';
-import { type BatchMetrics, type LearnerConfig, type LearnerState, type Method, type OptimiserSpec, synthesiserFor } from '../core/learner.js';
+import { type BatchMetrics, type LearnerConfig, type LearnerState, type Method, applyLearnerUpdates, synthesiserFor } from '../core/learner.js';
 import { type Batch, checkBatch, modelShapes, type Model } from '../core/model.js';
-import { type GradientTransformation, adam, applyUpdates, clipByGlobalNorm, sgd } from '../core/optim.js';
 import { ACTIVATIONS, activationFns, type Activation } from '../core/rnn.js';
 import type { Synthesiser } from '../core/synthesiser.js';
-import { type ParamShapes, type Params, paramsNorm, scaleParams, size, unflattenParams, vnorm } from '../core/tensor.js';
+import { type ParamShapes, type Params, paramsNorm, size, unflattenParams, vnorm } from '../core/tensor.js';
 import { Buffers } from './buffers.js';
 
 export const ENGINES = ['online', 'sequence'] as const;
@@ -84,36 +83,6 @@ export const cellSpecOf = (model: Model): CellSpec => {
   const found = ACTIVATIONS.find((a) => probe.every((v, i) => activationFns[a].f(v) === out[i]));
   if (found === undefined) throw new InvalidInputError('model.cell', 'an rnnCell or lstmCell of bplambda (the engine knows their kernels)', 'is an RNN cell with an unknown activation');
   return { type: 'rnn', activation: found };
-};
-
-const transformation = (spec: OptimiserSpec): GradientTransformation<unknown> | null => {
-  switch (spec.kind) {
-    case 'adam':
-      return adam(spec) as GradientTransformation<unknown>;
-    case 'sgd':
-      return sgd(spec.lr) as GradientTransformation<unknown>;
-    case 'frozen':
-      return null;
-  }
-};
-
-/** The core learner's parameter update (network optimiser after the optional global clip; synthesiser optimiser on −update). */
-const applyAll = (config: LearnerConfig, state: LearnerState, netGrad: Params, synthAdd: Params | null): LearnerState => {
-  let { params, theta, networkOpt, synthOpt } = state;
-  const netTx = transformation(config.network);
-  if (netTx !== null) {
-    const g = config.gradClip === undefined ? netGrad : clipByGlobalNorm(config.gradClip).update(netGrad, {})[0];
-    const [u, s] = netTx.update(g, networkOpt, params);
-    params = applyUpdates(params, u);
-    networkOpt = s;
-  }
-  const synTx = transformation(config.synthesiser);
-  if (synTx !== null && theta !== null && synthAdd !== null) {
-    const [u, s] = synTx.update(scaleParams(synthAdd, -1), synthOpt, theta);
-    theta = applyUpdates(theta, u);
-    synthOpt = s;
-  }
-  return { ...state, params, theta, networkOpt, synthOpt };
 };
 
 /** Validate a configuration for the engine; typed errors name the field. */
@@ -341,7 +310,7 @@ class Runner<A extends DeviceArray> {
         loss += l;
         gradNorm = Math.max(gradNorm, paramsNorm(netGrad));
         synthNorm = Math.max(synthNorm, vnorm(synthUpdate!));
-        s = applyAll(this.config, s, netGrad, unflattenParams(synthUpdate!, this.synth!.paramShapes));
+        s = applyLearnerUpdates(this.config, s, netGrad, unflattenParams(synthUpdate!, this.synth!.paramShapes));
         this.uploadState(s);
         return;
       }
@@ -349,7 +318,7 @@ class Runner<A extends DeviceArray> {
         synthUpdate === null
           ? { loss: l, gradNorm: paramsNorm(netGrad) }
           : { loss: l, gradNorm: paramsNorm(netGrad), synthUpdateNorm: vnorm(synthUpdate) };
-      s = applyAll(this.config, s, netGrad, synthUpdate === null ? null : unflattenParams(synthUpdate, this.synth!.paramShapes));
+      s = applyLearnerUpdates(this.config, s, netGrad, synthUpdate === null ? null : unflattenParams(synthUpdate, this.synth!.paramShapes));
     });
     const m: BatchMetrics = bp ? { loss, gradNorm, synthUpdateNorm: synthNorm } : metrics!;
     return [m, { ...s, batches: state.batches + 1 }];

@@ -17,11 +17,12 @@ import {
   type LearnerState,
   type Method,
   type OptimiserSpec,
+  applyLearnerUpdates,
   synthesiserFor,
   trainBatch,
 } from '../core/learner.js';
 import { type Batch, type Model, type Sequence, type StepRecord, checkBatch, forward, modelShapes, readoutGrad, sequenceLoss } from '../core/model.js';
-import { AUTHORS_ADAM, adam, applyUpdates, clipByGlobalNorm, sgd, type GradientTransformation } from '../core/optim.js';
+import { AUTHORS_ADAM } from '../core/optim.js';
 import { rnnCell } from '../core/rnn.js';
 import type { Synthesiser } from '../core/synthesiser.js';
 import {
@@ -30,7 +31,6 @@ import {
   meanParams,
   paramCount,
   paramsNorm,
-  scaleParams,
   unflattenParams,
   vadd,
   vaxpy,
@@ -93,28 +93,6 @@ export const trainerFor = (c: RunConfig, config: LearnerConfig = learnerConfigOf
 
 // ---------------------------------------------------------------------------------------------------
 // The sequence engine
-
-const transformation = (spec: OptimiserSpec): GradientTransformation<unknown> | null =>
-  spec.kind === 'adam' ? (adam(spec) as GradientTransformation<unknown>) : spec.kind === 'sgd' ? (sgd(spec.lr) as GradientTransformation<unknown>) : null;
-
-/** Apply a network gradient and a synthesiser direction (to add), as the learner does. */
-export const applyUpdatesOf = (config: LearnerConfig, state: LearnerState, netGrad: Params | null, synthAdd: Params | null): LearnerState => {
-  let { params, theta, networkOpt, synthOpt } = state;
-  const netTx = transformation(config.network);
-  if (netTx !== null && netGrad !== null) {
-    const g = config.gradClip === undefined ? netGrad : clipByGlobalNorm(config.gradClip).update(netGrad, {})[0];
-    const [u, s] = netTx.update(g, networkOpt, params);
-    params = applyUpdates(params, u);
-    networkOpt = s;
-  }
-  const synTx = transformation(config.synthesiser);
-  if (synTx !== null && theta !== null && synthAdd !== null) {
-    const [u, s] = synTx.update(scaleParams(synthAdd, -1), synthOpt, theta);
-    theta = applyUpdates(theta, u);
-    synthOpt = s;
-  }
-  return { ...state, params, theta, networkOpt, synthOpt };
-};
 
 /**
  * Σ_k (target_k − ĝ(input_k)) ∇θĝ(input_k) for a linear synthesiser ĝ(s) = W s + b, written out: Σ_k err_k input_kᵀ
@@ -284,7 +262,7 @@ export const sequenceTrainBatch = (config: LearnerConfig, state: LearnerState, b
       )
     : null;
   const loss = rs.reduce((a, r) => a + r.loss, 0) / B;
-  const next = applyUpdatesOf(config, state, netGrad, unflattenParams(synthAdd, synth.paramShapes));
+  const next = applyLearnerUpdates(config, state, netGrad, unflattenParams(synthAdd, synth.paramShapes));
   return [
     { loss, gradNorm: netGrad === null ? 0 : paramsNorm(netGrad), synthUpdateNorm: vnorm(synthAdd) },
     { ...next, batches: state.batches + 1 },
