@@ -295,3 +295,23 @@ describe('runs', () => {
     expect(formatTable(t).split('\n')).toHaveLength(3);
   });
 });
+
+describe('backends in runs', () => {
+  // The backend engine on cpu-f64 does the core's arithmetic in float64 (its trace kernels sum in the reference's
+  // order), so a short run agrees with the reference learner to rounding (1e-9 leaves room for reordered sums over
+  // 20 Adam steps); cpu-f32 agrees to float32 precision (unit roundoff 6e-8, amplified by Adam's normalisation:
+  // 1e-3 on alignments that are cosines in [-1, 1]).
+  for (const [backend, tol] of [
+    ['cpu-f64', 1e-9],
+    ['cpu-f32', 1e-3],
+  ] as const) {
+    it(`a toy run on ${backend} gives the reference's alignments`, () => {
+      const ref = runExperiment(buildConfig('toy', 'smoke', { method: 'bp-lambda', lambda: 1, engine: 'step', synthClip: 1 }));
+      const other = runExperiment(buildConfig('toy', 'smoke', { method: 'bp-lambda', lambda: 1, engine: 'step', synthClip: 1, backend }));
+      const a = ref.summary['finalAlignment'] as number[];
+      const b = other.summary['finalAlignment'] as number[];
+      expect(b.length).toBe(a.length);
+      b.forEach((x, i) => expect(Math.abs(x - a[i]!)).toBeLessThan(tol));
+    });
+  }
+});

@@ -17,8 +17,12 @@ export type Engine = (typeof ENGINES)[number];
 export const PRESETS = ['paper', 'reduced', 'smoke'] as const;
 export type Preset = (typeof PRESETS)[number];
 
-/** Only the float64 reference is wired in; the fast backends are another issue. */
-export const BACKENDS = ['reference'] as const;
+/**
+ * `reference`: the pure core learner (float64, the oracle). The others run the backend engine (src/engine) on the
+ * CPU backend: float64 or float32, WebAssembly SIMD trace kernels (or JavaScript kernels with the -js suffix).
+ * The gpu.js backends are asynchronous to start and are used from the library and the demo, not from `run`.
+ */
+export const BACKENDS = ['reference', 'cpu-f64', 'cpu-f32', 'cpu-f64-js', 'cpu-f32-js'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
 export interface RunConfig {

@@ -23,6 +23,8 @@ import {
 } from '../core/learner.js';
 import { type Batch, type Model, type Sequence, type StepRecord, checkBatch, forward, modelShapes, readoutGrad, sequenceLoss } from '../core/model.js';
 import { AUTHORS_ADAM } from '../core/optim.js';
+import { cpuBackend } from '../backends/cpu/index.js';
+import { createTrainer } from '../engine/engine.js';
 import { rnnCell } from '../core/rnn.js';
 import type { Synthesiser } from '../core/synthesiser.js';
 import {
@@ -88,8 +90,15 @@ export const learnerConfigOf = (c: RunConfig): LearnerConfig => ({
 export type TrainFn = (state: LearnerState, batch: Batch) => [BatchMetrics, LearnerState];
 
 /** The training function of a run's engine. */
-export const trainerFor = (c: RunConfig, config: LearnerConfig = learnerConfigOf(c)): TrainFn =>
-  c.method === 'bp-lambda' && c.engine === 'sequence' ? (s, b) => sequenceTrainBatch(config, s, b) : (s, b) => trainBatch(config, s, b);
+export const trainerFor = (c: RunConfig, config: LearnerConfig = learnerConfigOf(c)): TrainFn => {
+  if (c.backend !== 'reference') {
+    const [, bits, js] = /^cpu-f(32|64)(-js)?$/.exec(c.backend)!;
+    const backend = cpuBackend({ precision: bits === '32' ? 32 : 64, kernels: js ? 'js' : 'auto' });
+    const trainer = createTrainer(backend, config, { engine: c.method === 'bp-lambda' && c.engine === 'sequence' ? 'sequence' : 'online' });
+    return (s, b) => trainer.trainBatch(s, b);
+  }
+  return c.method === 'bp-lambda' && c.engine === 'sequence' ? (s, b) => sequenceTrainBatch(config, s, b) : (s, b) => trainBatch(config, s, b);
+};
 
 // ---------------------------------------------------------------------------------------------------
 // The sequence engine

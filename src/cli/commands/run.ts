@@ -28,7 +28,7 @@ export const addRunOptions = (cmd: Command, withMethod = true): Command => {
   return cmd
     .option('--preset <name>', 'paper | reduced | smoke: the settings to start from (default reduced; see docs/results.md)')
     .option('--engine <name>', "step (the exact per-step reference) | sequence (BP(λ) through its forward view: exact only with --synth-clip Infinity)")
-    .option('--backend <name>', 'reference (the float64 reference core; the only backend wired in so far)')
+    .option('--backend <name>', 'reference (the float64 core learner, default), cpu-f64, cpu-f32, cpu-f64-js or cpu-f32-js (the backend engine on the CPU)')
     .option('--steps <int>', 'training batches (seq-MNIST: overrides --epochs when > 0)')
     .option('--epochs <int>', 'passes over the training set (seq-MNIST)')
     .option('--hidden <int>', 'hidden units of the RNN or LSTM')
