@@ -16,6 +16,7 @@ import { buildConfig, checkConfig, methodLabel, parseMethodChoice } from '../src
 import { learnerConfigOf, modelFor, sequenceTrainBatch } from '../src/experiments/engine.js';
 import { parseCsv, toCsv, fromJson, toJson } from '../src/experiments/files.js';
 import { runExperiment } from '../src/experiments/run.js';
+import { DivergenceError } from '../src/core/errors.js';
 import { jobName, sweepJobs } from '../src/experiments/sweep.js';
 import { formatTable, resultTable } from '../src/experiments/table.js';
 import { copyRepeatBatch, defaultCopyRepeat } from '../src/tasks/copyRepeat.js';
@@ -314,4 +315,16 @@ describe('backends in runs', () => {
       b.forEach((x, i) => expect(Math.abs(x - a[i]!)).toBeLessThan(tol));
     });
   }
+});
+
+describe('divergence', () => {
+  it('a run whose loss overflows stops with a DivergenceError naming the batch and the quantity', () => {
+    const c = buildConfig('toy', 'smoke', { method: 'bptt', lr: 1e300 });
+    expect(() => runExperiment(c)).toThrow(DivergenceError);
+    expect(() => runExperiment(c)).toThrow(/non-finite value \(NaN or Infinity\) in the training loss at batch \d+/);
+  });
+
+  it('a run with a sane learning rate does not (control)', () => {
+    expect(() => runExperiment(buildConfig('toy', 'smoke', { method: 'bptt', lr: 1e-3 }))).not.toThrow();
+  });
 });

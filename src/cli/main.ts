@@ -5,6 +5,7 @@
  * Each command lives in `commands/` and registers itself here.
  */
 import { Command, CommanderError } from 'commander';
+import { DivergenceError } from '../core/errors.js';
 import { registerOracle } from './commands/oracle.js';
 import { registerBench } from './commands/bench.js';
 import { registerRun } from './commands/run.js';
@@ -33,6 +34,9 @@ try {
   if (e instanceof CommanderError) {
     // --help and --version end here with code 0; usage errors (unknown option, missing argument) with 2.
     process.exitCode = e.exitCode === 0 ? 0 : 2;
+  } else if (e instanceof DivergenceError) {
+    process.stderr.write(`bplambda: the run diverged: ${e.message}; try a smaller learning rate\n`);
+    process.exitCode = 1;
   } else {
     process.stderr.write(`bplambda: ${(e as Error).stack ?? (e as Error).message}\n`);
     process.exitCode = 1;

@@ -32,8 +32,10 @@ export class DivergenceError extends BplambdaError {
   constructor(
     readonly quantity: string,
     readonly step?: number,
+    /** What `step` counts ('step' of a sequence, 'batch' of a run). */
+    readonly unit: 'step' | 'batch' = 'step',
   ) {
-    super(`non-finite value in ${quantity}${step === undefined ? '' : ` at step ${step}`}`);
+    super(`non-finite value (NaN or Infinity) in ${quantity}${step === undefined ? '' : ` at ${unit} ${step}`}`);
   }
 }
 

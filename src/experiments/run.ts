@@ -5,6 +5,7 @@
  */
 import type { BatchMetrics, LearnerConfig, LearnerState } from '../core/learner.js';
 import { learnerInit } from '../core/learner.js';
+import { DivergenceError } from '../core/errors.js';
 import { type Batch, type Model, forward } from '../core/model.js';
 import type { Params } from '../core/tensor.js';
 import { type Rng, rngFromSeed, split } from '../core/random.js';
@@ -81,6 +82,16 @@ interface Loop {
   state: LearnerState;
 }
 
+/**
+ * Stop a run that diverged: a non-finite loss, gradient norm or synthesiser update (NaN or Infinity) throws a
+ * DivergenceError naming the batch and the quantity.
+ */
+export const checkFinite = (batch: number, m: BatchMetrics): void => {
+  if (!Number.isFinite(m.loss)) throw new DivergenceError('the training loss', batch, 'batch');
+  if (!Number.isFinite(m.gradNorm)) throw new DivergenceError('the network gradient', batch, 'batch');
+  if (m.synthUpdateNorm !== undefined && !Number.isFinite(m.synthUpdateNorm)) throw new DivergenceError('the synthesiser update', batch, 'batch');
+};
+
 const startLoop = (c: RunConfig): Loop => {
   const config = learnerConfigOf(c);
   const [state] = learnerInit(config, runStreams(c.seed).init);
@@ -147,6 +158,7 @@ const runToy = (c: RunConfig, hooks: RunHooks): RunResult => {
     const [batch, r2] = toyBatch(task, c.batchSize, rng);
     rng = r2;
     const [m, s] = loop.train(loop.state, batch);
+    checkFinite(i, m);
     loop.state = s;
     lastLoss = m.loss;
     if (i % c.logEvery === 0 || i === c.steps) last = measure(i, m);
@@ -250,6 +262,7 @@ const runSeqMnist = (c: RunConfig, hooks: RunHooks): RunResult => {
     }
     const idx = order.subarray(pos * c.batchSize, Math.min(order.length, (pos + 1) * c.batchSize));
     const [m, s] = loop.train(loop.state, mnistBatch(data.train, idx));
+    checkFinite(done + 1, m);
     loop.state = s;
     done++;
     lastLoss = m.loss;
@@ -308,6 +321,7 @@ const runCopyRepeat = (c: RunConfig, hooks: RunHooks): RunResult => {
     const [batch, r] = copyRepeatBatch(cr, cur.n, cur.r, c.batchSize, rng);
     rng = r;
     const [m, s] = loop.train(loop.state, batch);
+    checkFinite(i, m);
     loop.state = s;
     const bits = bitsPerBit(cr, cur.n, cur.r, m.loss);
     lastLoss = m.loss;
