@@ -127,13 +127,21 @@ export const findRunDirs = (paths: readonly string[]): string[] => {
   return out;
 };
 
+/** The checkpoint of a run directory (see `checkpoint.ts`; the one before it is `checkpoint.prev.json`). */
+export const checkpointPath = (dir: string): string => join(dir, 'checkpoint.json');
+
 /**
  * Live metrics while a run is in progress: appends each row to DIR/metrics.csv (header first). `writeRun`
- * rewrites the file atomically at the end.
+ * rewrites the file atomically at the end. A resumed run passes the columns and rows of its checkpoint: the file is
+ * rewritten with exactly those (dropping rows logged after the checkpoint) and new rows are appended after them.
  */
-export const metricsAppender = (dir: string): ((row: MetricsRow) => void) => {
+export const metricsAppender = (dir: string, resumed?: { columns: readonly string[]; rows: readonly MetricsRow[] }): ((row: MetricsRow) => void) => {
   const path = join(dir, 'metrics.csv');
   let columns: string[] | null = null;
+  if (resumed !== undefined && resumed.rows.length > 0) {
+    columns = [...resumed.columns];
+    atomicWriteFile(path, toCsv(columns, resumed.rows));
+  }
   return (row) => {
     if (columns === null) {
       columns = Object.keys(row);

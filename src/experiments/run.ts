@@ -11,6 +11,7 @@ import type { Params } from '../core/tensor.js';
 import { type Rng, rngFromSeed, split } from '../core/random.js';
 import {
   type CopyRepeatConfig,
+  type Curriculum,
   bitsPerBit,
   copyRepeatBatch,
   copyRepeatLength,
@@ -66,6 +67,30 @@ export interface RunResult {
   readonly summary: Summary;
 }
 
+/**
+ * Everything needed to continue a run exactly after `batches` completed batches: the configuration, the metrics
+ * rows so far, the elapsed seconds and the loop's own state (learner state, RNG, curriculum, accumulators).
+ */
+export interface RunCheckpoint {
+  readonly kind: 'bplambda-run-checkpoint';
+  readonly config: RunConfig;
+  readonly batches: number;
+  readonly total: number;
+  readonly seconds: number;
+  readonly columns: readonly string[];
+  readonly rows: readonly MetricsRow[];
+  readonly loop: Readonly<Record<string, unknown>>;
+}
+
+/** Yielded by `runSteps` after every completed batch; `snapshot` captures the state at that point. */
+export interface RunStep {
+  readonly done: number;
+  readonly total: number;
+  readonly snapshot: () => RunCheckpoint;
+}
+
+export type RunSteps = Generator<RunStep, RunResult, void>;
+
 /** Independent random streams of a run: model initialisation, training data, data split. */
 export const runStreams = (seed: number): { init: Rng; data: Rng; split: Rng } => {
   const [a, init] = split(rngFromSeed(seed));
@@ -73,6 +98,16 @@ export const runStreams = (seed: number): { init: Rng; data: Rng; split: Rng } =
   const [, splitRng] = split(b);
   return { init, data, split: splitRng };
 };
+
+const checkpointOf = (
+  config: RunConfig,
+  batches: number,
+  total: number,
+  seconds: number,
+  columns: readonly string[],
+  rows: readonly MetricsRow[],
+  loop: Record<string, unknown>,
+): RunCheckpoint => ({ kind: 'bplambda-run-checkpoint', config, batches, total, seconds, columns, rows: [...rows], loop });
 
 const round = (x: number, digits = 6): number => Number(x.toPrecision(digits));
 
@@ -124,9 +159,9 @@ export const toyTaskOf = (c: RunConfig): ToyTaskConfig => ({
   noise: c.noise,
 });
 
-const runToy = (c: RunConfig, hooks: RunHooks): RunResult => {
+function* runToy(c: RunConfig, hooks: RunHooks, resume?: RunCheckpoint): RunSteps {
   const now = hooks.now ?? (() => performance.now());
-  const t0 = now();
+  const t0 = now() - (resume?.seconds ?? 0) * 1000;
   const task = toyTaskOf(c);
   const loop = startLoop(c);
   let rng = runStreams(c.seed).data;
@@ -135,7 +170,7 @@ const runToy = (c: RunConfig, hooks: RunHooks): RunResult => {
   rng = r1;
   const T = c.seqLen;
   const columns = ['batch', 'loss', 'grad_norm', 'synth_update_norm', 'align_mean', ...Array.from({ length: T }, (_, k) => `align_t${k + 1}`), 'seconds'];
-  const rows: MetricsRow[] = [];
+  const rows: MetricsRow[] = resume ? [...resume.rows] : [];
   const measure = (batch: number, m: BatchMetrics | null) => {
     const a = alignment(loop.config, loop.state, evalBatch);
     const row: Record<string, Cell> = {
@@ -152,9 +187,18 @@ const runToy = (c: RunConfig, hooks: RunHooks): RunResult => {
     hooks.onRow?.(row);
     return a;
   };
-  let last = measure(0, null);
+  let last: { perStep: number[]; meanWithFuture: number };
   let lastLoss: number | null = null;
-  for (let i = 1; i <= c.steps; i++) {
+  let start = 1;
+  if (resume) {
+    const l = resume.loop as { state: LearnerState; rng: Rng; last: { perStep: number[]; meanWithFuture: number }; lastLoss: number | null };
+    loop.state = l.state;
+    rng = l.rng;
+    last = l.last;
+    lastLoss = l.lastLoss;
+    start = resume.batches + 1;
+  } else last = measure(0, null);
+  for (let i = start; i <= c.steps; i++) {
     const [batch, r2] = toyBatch(task, c.batchSize, rng);
     rng = r2;
     const [m, s] = loop.train(loop.state, batch);
@@ -163,6 +207,11 @@ const runToy = (c: RunConfig, hooks: RunHooks): RunResult => {
     lastLoss = m.loss;
     if (i % c.logEvery === 0 || i === c.steps) last = measure(i, m);
     hooks.onProgress?.({ done: i, total: c.steps, live: { loss: round(m.loss, 4), 'align t1': round(last.perStep[0]!, 4), 'align mean': round(last.meanWithFuture, 4) } });
+    yield {
+      done: i,
+      total: c.steps,
+      snapshot: () => checkpointOf(c, i, c.steps, (now() - t0) / 1000, columns, rows, { state: loop.state, rng, last: { perStep: [...last.perStep], meanWithFuture: last.meanWithFuture }, lastLoss }),
+    };
   }
   return {
     config: c,
@@ -174,7 +223,7 @@ const runToy = (c: RunConfig, hooks: RunHooks): RunResult => {
       finalAlignmentMean: round(last.meanWithFuture, 8),
     },
   };
-};
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Sequential MNIST
@@ -210,9 +259,9 @@ export const evaluateMnist = (model: Model, params: Params, set: LabelledImages,
 
 const range = (n: number): Uint32Array => Uint32Array.from({ length: n }, (_, i) => i);
 
-const runSeqMnist = (c: RunConfig, hooks: RunHooks): RunResult => {
+function* runSeqMnist(c: RunConfig, hooks: RunHooks, resume?: RunCheckpoint): RunSteps {
   const now = hooks.now ?? (() => performance.now());
-  const t0 = now();
+  const t0 = now() - (resume?.seconds ?? 0) * 1000;
   const data = hooks.mnist ?? loadMnist();
   const streams = runStreams(c.seed);
   const [splitIdx] = trainValidationSplit(data.train.count, 12_000, streams.split);
@@ -225,7 +274,7 @@ const runSeqMnist = (c: RunConfig, hooks: RunHooks): RunResult => {
   const perEpoch = Math.ceil(trainIdx.length / c.batchSize);
   const total = c.steps > 0 ? c.steps : c.epochs * perEpoch;
   const columns = ['batch', 'epoch', 'loss', 'val_loss', 'val_accuracy', 'seconds'];
-  const rows: MetricsRow[] = [];
+  const rows: MetricsRow[] = resume ? [...resume.rows] : [];
   let best: { loss: number; accuracy: number; batch: number; params: Params } | null = null;
   let lossSum = 0;
   let lossCount = 0;
@@ -253,6 +302,27 @@ const runSeqMnist = (c: RunConfig, hooks: RunHooks): RunResult => {
   };
   let done = 0;
   let order: Uint32Array = trainIdx;
+  if (resume) {
+    const l = resume.loop as {
+      state: LearnerState;
+      rng: Rng;
+      order: number[];
+      best: { loss: number; accuracy: number; batch: number; params: Params } | null;
+      lossSum: number;
+      lossCount: number;
+      lastLoss: number | null;
+      lastVal: Evaluation | null;
+    };
+    loop.state = l.state;
+    rng = l.rng;
+    order = Uint32Array.from(l.order);
+    best = l.best;
+    lossSum = l.lossSum;
+    lossCount = l.lossCount;
+    lastLoss = l.lastLoss;
+    lastVal = l.lastVal;
+    done = resume.batches;
+  }
   while (done < total) {
     const pos = done % perEpoch;
     if (pos === 0) {
@@ -278,6 +348,22 @@ const runSeqMnist = (c: RunConfig, hooks: RunHooks): RunResult => {
       total,
       live: { epoch: round(done / perEpoch, 3), loss: round(m.loss, 4), 'val acc': lv === null ? null : round(lv.accuracy, 4) },
     });
+    const at = done;
+    yield {
+      done,
+      total,
+      snapshot: () =>
+        checkpointOf(c, at, total, (now() - t0) / 1000, columns, rows, {
+          state: loop.state,
+          rng,
+          order: Array.from(order),
+          best,
+          lossSum,
+          lossCount,
+          lastLoss,
+          lastVal,
+        }),
+    };
   }
   const chosen = best as { loss: number; accuracy: number; batch: number; params: Params } | null;
   const test = evaluateMnist(model, chosen?.params ?? loop.state.params, data.test, testIdx);
@@ -298,26 +384,39 @@ const runSeqMnist = (c: RunConfig, hooks: RunHooks): RunResult => {
       testExamples: testIdx.length,
     },
   };
-};
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Copy-repeat
 
-const runCopyRepeat = (c: RunConfig, hooks: RunHooks): RunResult => {
+function* runCopyRepeat(c: RunConfig, hooks: RunHooks, resume?: RunCheckpoint): RunSteps {
   const now = hooks.now ?? (() => performance.now());
-  const t0 = now();
+  const t0 = now() - (resume?.seconds ?? 0) * 1000;
   const cr: CopyRepeatConfig = { bits: c.bits, normRepeat: 10 };
   const loop = startLoop(c);
   let rng = runStreams(c.seed).data;
   let cur = curriculumStart;
   const columns = ['batch', 'loss', 'bits', 'N', 'R', 'seq_len', 'max_seq_len', 'seconds'];
-  const rows: MetricsRow[] = [];
+  const rows: MetricsRow[] = resume ? [...resume.rows] : [];
   let lossSum = 0;
   let bitsSum = 0;
   let count = 0;
   let lastLoss: number | null = null;
   let maxLen = copyRepeatLength(cur.n, cur.r);
-  for (let i = 1; i <= c.steps; i++) {
+  let start = 1;
+  if (resume) {
+    const l = resume.loop as { state: LearnerState; rng: Rng; cur: Curriculum; lossSum: number; bitsSum: number; count: number; lastLoss: number | null; maxLen: number };
+    loop.state = l.state;
+    rng = l.rng;
+    cur = l.cur;
+    lossSum = l.lossSum;
+    bitsSum = l.bitsSum;
+    count = l.count;
+    lastLoss = l.lastLoss;
+    maxLen = l.maxLen;
+    start = resume.batches + 1;
+  }
+  for (let i = start; i <= c.steps; i++) {
     const [batch, r] = copyRepeatBatch(cr, cur.n, cur.r, c.batchSize, rng);
     rng = r;
     const [m, s] = loop.train(loop.state, batch);
@@ -348,6 +447,11 @@ const runCopyRepeat = (c: RunConfig, hooks: RunHooks): RunResult => {
       hooks.onRow?.(row);
     }
     hooks.onProgress?.({ done: i, total: c.steps, live: { bits: round(bits, 4), N: cur.n, R: cur.r, T: copyRepeatLength(cur.n, cur.r) } });
+    yield {
+      done: i,
+      total: c.steps,
+      snapshot: () => checkpointOf(c, i, c.steps, (now() - t0) / 1000, columns, rows, { state: loop.state, rng, cur, lossSum, bitsSum, count, lastLoss, maxLen }),
+    };
   }
   return {
     config: c,
@@ -364,15 +468,70 @@ const runCopyRepeat = (c: RunConfig, hooks: RunHooks): RunResult => {
       levelsPassed: cur.advances,
     },
   };
+}
+
+/**
+ * The run as a generator: it yields after every completed batch (with a snapshot for a checkpoint) and returns
+ * the result. Given a checkpoint of the same configuration, it continues from there exactly.
+ */
+export const runSteps = (c: RunConfig, hooks: RunHooks = {}, resume?: RunCheckpoint): RunSteps => {
+  switch (c.task) {
+    case 'toy':
+      return runToy(c, hooks, resume);
+    case 'seq-mnist':
+      return runSeqMnist(c, hooks, resume);
+    case 'copy-repeat':
+      return runCopyRepeat(c, hooks, resume);
+  }
 };
 
 export const runExperiment = (c: RunConfig, hooks: RunHooks = {}): RunResult => {
-  switch (c.task) {
-    case 'toy':
-      return runToy(c, hooks);
-    case 'seq-mnist':
-      return runSeqMnist(c, hooks);
-    case 'copy-repeat':
-      return runCopyRepeat(c, hooks);
+  const steps = runSteps(c, hooks);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+  }
+};
+
+export interface DriveOptions {
+  /** Save a checkpoint after every this many batches (0: only at the end or when stopped). */
+  readonly checkpointEvery: number;
+  /** Save a checkpoint (called synchronously, at a completed batch). */
+  readonly save: (cp: RunCheckpoint) => void;
+  /** Polled after every batch; when true the run saves a checkpoint and stops (returns null). */
+  readonly stopRequested: () => boolean;
+  /** Yield to the event loop (so signal handlers run) at least this often, in milliseconds (default 20). */
+  readonly sliceMs?: number;
+}
+
+/**
+ * Drive a run asynchronously, yielding to the event loop between batches every few milliseconds, saving a
+ * checkpoint every K batches and at the end, and stopping at a completed batch (after a checkpoint) when asked.
+ * A batch that diverges throws before any checkpoint of it is saved: the last good checkpoint stays in place.
+ */
+export const driveRun = async (steps: RunSteps, opts: DriveOptions): Promise<RunResult | null> => {
+  const slice = opts.sliceMs ?? 20;
+  let last = performance.now();
+  let lastStep: RunStep | null = null;
+  let saved = -1;
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) {
+      if (lastStep !== null && saved !== lastStep.done) opts.save(lastStep.snapshot());
+      return r.value;
+    }
+    lastStep = r.value;
+    if (opts.checkpointEvery > 0 && r.value.done % opts.checkpointEvery === 0) {
+      opts.save(r.value.snapshot());
+      saved = r.value.done;
+    }
+    if (performance.now() - last >= slice) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      last = performance.now();
+    }
+    if (opts.stopRequested()) {
+      if (saved !== r.value.done) opts.save(r.value.snapshot());
+      return null;
+    }
   }
 };

@@ -8,8 +8,9 @@ import cliProgress from 'cli-progress';
 import { join } from 'node:path';
 import { InvalidInputError } from '../../core/errors.js';
 import { type RunConfig, type Task, buildConfig, methodLabel, parsePreset, parseTask } from '../../experiments/config.js';
-import { metricsAppender, readRun, writeConfig, writeRun } from '../../experiments/files.js';
-import { type MetricsRow, runExperiment } from '../../experiments/run.js';
+import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../../experiments/checkpoint.js';
+import { checkpointPath, metricsAppender, readRun, writeConfig, writeRun } from '../../experiments/files.js';
+import { type MetricsRow, type RunCheckpoint, driveRun, runSteps } from '../../experiments/run.js';
 import { jobName } from '../../experiments/sweep.js';
 import { formatTable, resultTable } from '../../experiments/table.js';
 import { withInputErrors } from '../errors.js';
@@ -129,17 +130,47 @@ const liveText = (live: Readonly<Record<string, unknown>>): string =>
     .map(([k, v]) => `${k} ${fmtCell(v)}`)
     .join(' | ');
 
+/** Options that may go with --resume (everything else comes from the checkpoint). */
+const RESUME_OPTIONS = new Set(['resume', 'checkpointEvery']);
+
+/** The checkpoint to continue from in DIR; a corrupted latest checkpoint is reported and the previous one used. */
+export const resumeFrom = (dir: string, taskArg: string, opts: RawRunOptions): RunCheckpoint => {
+  for (const [key, value] of Object.entries(opts))
+    if (value !== undefined && !RESUME_OPTIONS.has(key))
+      throw new InvalidInputError(flag(key), 'not given with --resume (the configuration and the directory come from the checkpoint)', 'is given');
+  const task = parseTask(taskArg, '<task>');
+  let loaded;
+  try {
+    loaded = loadCheckpoint(checkpointPath(dir));
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new InvalidInputError('--resume', `a run directory with a usable checkpoint (${checkpointPath(dir)})`, `has none: ${e.message}`);
+    throw e;
+  }
+  if (loaded.warning !== undefined) process.stderr.write(`bplambda run: warning: ${loaded.warning}\n`);
+  const cp = loaded.payload as Partial<RunCheckpoint> | null;
+  if (cp === null || typeof cp !== 'object' || cp.kind !== 'bplambda-run-checkpoint' || cp.config === undefined || typeof cp.batches !== 'number')
+    throw new InvalidInputError(loaded.path, 'a checkpoint of a bplambda run', 'is not one');
+  if (cp.config.task !== task) throw new InvalidInputError('<task>', `'${cp.config.task}' (the task of the checkpoint in ${dir})`, `is '${task}'`);
+  return cp as RunCheckpoint;
+};
+
 export const registerRun = (program: Command): void => {
   const cmd = program
     .command('run')
     .description('run one experiment of the paper (toy alignment, sequential MNIST, copy-repeat) with one method')
     .argument('<task>', 'toy | seq-mnist | copy-repeat')
-    .option('--out <dir>', 'output directory (default runs/<task>/<method>-seed<seed>)');
+    .option('--out <dir>', 'output directory (default runs/<task>/<method>-seed<seed>)')
+    .option('--checkpoint-every <int>', 'save DIR/checkpoint.json every this many batches (default 100; 0: only at the end or when interrupted)')
+    .option('--resume <dir>', 'continue the interrupted run in DIR from its checkpoint (no other options but --checkpoint-every)');
   addRunOptions(cmd);
   cmd.action(
-    withInputErrors('bplambda run', (taskArg: string, opts: RawRunOptions) => {
-      const config = runConfigFrom(taskArg, opts);
-      const dir = typeof opts['out'] === 'string' ? opts['out'] : join('runs', config.task, jobName(config));
+    withInputErrors('bplambda run', async (taskArg: string, opts: RawRunOptions) => {
+      const every = parseNumberOption('--checkpoint-every', opts['checkpointEvery']) ?? 100;
+      if (!Number.isInteger(every) || every < 0) throw new InvalidInputError('--checkpoint-every', 'an integer ≥ 0', `is '${String(opts['checkpointEvery'])}'`);
+      const resumeDir = typeof opts['resume'] === 'string' ? opts['resume'] : null;
+      const resume = resumeDir === null ? undefined : resumeFrom(resumeDir, taskArg, opts);
+      const config = resume?.config ?? runConfigFrom(taskArg, opts);
+      const dir = resumeDir ?? (typeof opts['out'] === 'string' ? opts['out'] : join('runs', config.task, jobName(config)));
       writeConfig(dir, config);
       const label = `${config.task} ${methodLabel(config)} seed ${config.seed} (${config.preset}, engine ${config.engine})`;
       let bar: cliProgress.SingleBar | null = null;
@@ -155,9 +186,16 @@ export const registerRun = (program: Command): void => {
           { format: `${label} {bar} {percentage}% {value}/{total} | ETA {eta_formatted} | {live}`, stream: process.stderr, hideCursor: true },
           cliProgress.Presets.shades_classic,
         );
-      else process.stderr.write(`[${label}] writing to ${dir}\n`);
-      const append = metricsAppender(dir);
-      const result = runExperiment(config, {
+      else process.stderr.write(`[${label}] ${resume ? `resuming at batch ${resume.batches} in` : 'writing to'} ${dir}\n`);
+      const append = metricsAppender(dir, resume);
+      let signal: NodeJS.Signals | null = null;
+      const onSignal = (s: NodeJS.Signals) => {
+        signal = s;
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      let savedAt = resume?.batches ?? 0;
+      const steps = runSteps(config, {
         onProgress: (p) => {
           if (bar === null) return;
           if (!started) {
@@ -170,13 +208,35 @@ export const registerRun = (program: Command): void => {
           append(row);
           if (bar === null) logRow(row);
         },
-      });
-      bar?.stop();
+      }, resume);
+      let result;
+      try {
+        result = await driveRun(steps, {
+          checkpointEvery: every,
+          save: (cp) => {
+            saveCheckpoint(checkpointPath(dir), cp);
+            savedAt = cp.batches;
+          },
+          stopRequested: () => signal !== null,
+        });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        bar?.stop();
+      }
+      if (result === null) {
+        const s = signal as NodeJS.Signals | null;
+        process.stderr.write(
+          `bplambda run: interrupted by ${s ?? 'a signal'}; checkpoint at batch ${savedAt} saved to ${checkpointPath(dir)}; continue with: bplambda run ${config.task} --resume ${dir}\n`,
+        );
+        process.exitCode = s === 'SIGTERM' ? 143 : 130;
+        return;
+      }
       writeRun(dir, result);
       const stored = readRun(dir);
       process.stdout.write(`${formatTable(resultTable([stored]))}\n\n`);
       process.stdout.write(`summary: ${JSON.stringify(result.summary)}\n`);
-      process.stdout.write(`wrote ${join(dir, 'config.json')}, ${join(dir, 'metrics.csv')}, ${join(dir, 'summary.json')}\n`);
+      process.stdout.write(`wrote ${join(dir, 'config.json')}, ${join(dir, 'metrics.csv')}, ${join(dir, 'summary.json')}, ${checkpointPath(dir)}\n`);
     }),
   );
 };
