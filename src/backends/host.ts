@@ -94,3 +94,42 @@ const copyIn = (dst: HostDeviceArray, x: NdArray): void => {
   if (dst.size === 0) return;
   ops.assign(ndarray(dst.data, [...dst.shape]), x);
 };
+
+// ---------------------------------------------------------------------------------------------------
+// Kernels on host typed arrays, shared by the reference and CPU backends (same loops, same order).
+
+/** Every operand has the size of `out`. */
+export const checkSameSize = (op: string, out: DeviceArray, ...xs: readonly DeviceArray[]): void => {
+  for (const x of xs) if (x.size !== out.size) throw new BackendArrayError(op, `operand of size ${x.size} does not match out of size ${out.size}`);
+};
+
+export const axpyInto = (o: Storage, x: Storage, alpha: number, y: Storage): void => {
+  for (let i = 0; i < o.length; i++) o[i] = x[i]! + alpha * y[i]!;
+};
+export const subInto = (o: Storage, x: Storage, y: Storage): void => {
+  for (let i = 0; i < o.length; i++) o[i] = x[i]! - y[i]!;
+};
+export const mulInto = (o: Storage, x: Storage, y: Storage): void => {
+  for (let i = 0; i < o.length; i++) o[i] = x[i]! * y[i]!;
+};
+export const scaleInto = (o: Storage, x: Storage, alpha: number): void => {
+  for (let i = 0; i < o.length; i++) o[i] = x[i]! * alpha;
+};
+
+/** Rescale each consecutive segment of `v` to L2 norm ≤ maxNorm, in place (Infinity: nothing to do). */
+export const clipSegmentsInPlace = (op: string, v: Storage, segments: readonly number[], maxNorm: number): void => {
+  const total = segments.reduce((x, y) => x + y, 0);
+  if (total !== v.length) throw new BackendArrayError(op, `segments sum to ${total}, array has ${v.length}`);
+  if (maxNorm === Infinity) return;
+  let off = 0;
+  for (const len of segments) {
+    let s = 0;
+    for (let i = off; i < off + len; i++) s += v[i]! * v[i]!;
+    const n = Math.sqrt(s);
+    if (n > maxNorm) {
+      const c = maxNorm / n;
+      for (let i = off; i < off + len; i++) v[i] = v[i]! * c;
+    }
+    off += len;
+  }
+};

@@ -30,7 +30,7 @@ import {
   unitRoundoff,
 } from '../backend.js';
 import { BackendArrayError, BackendUnavailableError } from '../errors.js';
-import { HostPool, type HostDeviceArray, sameShape } from '../host.js';
+import { HostPool, type HostDeviceArray, axpyInto, checkSameSize, clipSegmentsInPlace, mulInto, sameShape, scaleInto, subInto } from '../host.js';
 import { type CpuTrace, type F, allocTrace, tileKernel, tileRows } from './trace.js';
 import { type TraceKernels, traceKernels } from './wasm.js';
 
@@ -147,35 +147,21 @@ export class CpuBackend implements Backend<A> {
   }
 
   // -- elementwise ---------------------------------------------------------------------------------------------
-  private check(op: string, out: A, ...xs: A[]): void {
-    for (const x of xs) if (x.size !== out.size) throw new BackendArrayError(op, `operand of size ${x.size} does not match out of size ${out.size}`);
-  }
   axpy(out: A, a: A, alpha: number, b: A): void {
-    this.check('axpy', out, a, b);
-    const o = this.d('axpy', out);
-    const x = this.d('axpy', a);
-    const y = this.d('axpy', b);
-    for (let i = 0; i < o.length; i++) o[i] = x[i]! + alpha * y[i]!;
+    checkSameSize('axpy', out, a, b);
+    axpyInto(this.d('axpy', out), this.d('axpy', a), alpha, this.d('axpy', b));
   }
   sub(out: A, a: A, b: A): void {
-    this.check('sub', out, a, b);
-    const o = this.d('sub', out);
-    const x = this.d('sub', a);
-    const y = this.d('sub', b);
-    for (let i = 0; i < o.length; i++) o[i] = x[i]! - y[i]!;
+    checkSameSize('sub', out, a, b);
+    subInto(this.d('sub', out), this.d('sub', a), this.d('sub', b));
   }
   mul(out: A, a: A, b: A): void {
-    this.check('mul', out, a, b);
-    const o = this.d('mul', out);
-    const x = this.d('mul', a);
-    const y = this.d('mul', b);
-    for (let i = 0; i < o.length; i++) o[i] = x[i]! * y[i]!;
+    checkSameSize('mul', out, a, b);
+    mulInto(this.d('mul', out), this.d('mul', a), this.d('mul', b));
   }
   scale(out: A, a: A, alpha: number): void {
-    this.check('scale', out, a);
-    const o = this.d('scale', out);
-    const x = this.d('scale', a);
-    for (let i = 0; i < o.length; i++) o[i] = x[i]! * alpha;
+    checkSameSize('scale', out, a);
+    scaleInto(this.d('scale', out), this.d('scale', a), alpha);
   }
 
   // -- reductions ----------------------------------------------------------------------------------------------
@@ -200,20 +186,7 @@ export class CpuBackend implements Backend<A> {
     else for (let j = 0; j < n; j++) o[j] = acc[j]! * inv;
   }
   clipSegments(a: A, segments: readonly number[], maxNorm: number): void {
-    const v = this.d('clipSegments', a);
-    if (segments.reduce((x, y) => x + y, 0) !== v.length) throw new BackendArrayError('clipSegments', `segments do not sum to ${v.length}`);
-    if (maxNorm === Infinity) return;
-    let off = 0;
-    for (const len of segments) {
-      let s = 0;
-      for (let i = off; i < off + len; i++) s += v[i]! * v[i]!;
-      const n = Math.sqrt(s);
-      if (n > maxNorm) {
-        const c = maxNorm / n;
-        for (let i = off; i < off + len; i++) v[i] = v[i]! * c;
-      }
-      off += len;
-    }
+    clipSegmentsInPlace('clipSegments', this.d('clipSegments', a), segments, maxNorm);
   }
 
   // -- linear algebra ------------------------------------------------------------------------------------------
