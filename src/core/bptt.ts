@@ -213,11 +213,24 @@ export const forwardViewUpdate = (
   traj: Trajectory,
   targets: readonly Float64Array[],
 ): Float64Array => {
-  const acc = vzeros(paramCount(synth.paramShapes));
-  targets.forEach((target, k) => {
-    const s = traj.records[k]!.step.state;
-    const err = vsub(target, synth.predict(theta, s, k + 1));
-    acc.set(vadd(acc, vecmat(err, synth.paramJacobian(theta, s, k + 1))));
+  const states = targets.map((_, k) => traj.records[k]!.step.state);
+  const errors = targets.map((target, k) => vsub(target, synth.predict(theta, states[k]!, k + 1)));
+  return regressionUpdate(synth, theta, states, errors);
+};
+
+/**
+ * Σ_k errors[k] ∇θ ĝ(inputs[k]) with ĝ's input at step t = k+1: the semi-gradient regression update of a
+ * synthesiser onto targets (errors = target − prediction), flattened in its parameter order.
+ */
+export const regressionUpdate = (
+  synth: Synthesiser,
+  theta: Params,
+  inputs: readonly Float64Array[],
+  errors: readonly Float64Array[],
+): Float64Array => {
+  let acc = vzeros(paramCount(synth.paramShapes));
+  errors.forEach((err, k) => {
+    acc = vadd(acc, vecmat(err, synth.paramJacobian(theta, inputs[k]!, k + 1)));
   });
   return acc;
 };

@@ -18,6 +18,7 @@ import { type Batch, type Model, type StepRecord, modelShapes, readoutGrad, step
 import type { Synthesiser } from './synthesiser.js';
 import type { BpLambdaOptions } from './bplambda.js';
 import { clipPerTensor, runSequence } from './bplambda.js';
+import { regressionUpdate } from './bptt.js';
 import {
   type Mat,
   type Params,
@@ -209,30 +210,47 @@ export const cellModeSequence = (ctx: CellModeContext, batch: Batch): { readonly
   runSequence(ctx, batch, cellModeInit, cellModeStep);
 
 /**
- * Forward view of the cell mode for one sequence, θ fixed: c-space λ-targets
+ * The c-space λ-targets of the cell mode for one sequence, θ fixed:
  *   Γ^λ_T = m_T,  Γ^λ_t = m_t + γ[(1−λ) u_{t+1} + λ Γ^λ_{t+1}] C_{t+1}
- * (T entries, t = 1..T) and the update Σ_t (Γ^λ_t − u_t) ∇θ ĝ(s_{t-1}).
+ * (T entries, t = 1..T), with the synthesiser inputs s_{t-1}, the predictions u_t = ĝ(s_{t-1}) and, as a
+ * by-product, D_t = ∂c_t/∂h_{t-1} (entry k is D_{k+1}; null at k = 0, where h_0 is fixed).
  */
+export const cellModeTargets = (
+  ctx: Omit<CellModeContext, 'options'>,
+  records: readonly StepRecord[],
+  gamma: number,
+  lambda: number,
+): { inputs: Float64Array[]; predictions: Float64Array[]; targets: Float64Array[]; D: (Mat | null)[] } => {
+  const { model, synth, params, theta } = ctx;
+  const h = H(model);
+  const T = records.length;
+  const inputs = records.map((_, k) => (k === 0 ? vzeros(2 * h) : records[k - 1]!.step.state));
+  const u = inputs.map((s, k) => synth.predict(theta, s, k + 1));
+  const targets = new Array<Float64Array>(T);
+  const D = new Array<Mat | null>(T).fill(null);
+  targets[T - 1] = cMass(model, records[T - 1]!);
+  for (let k = T - 2; k >= 0; k--) {
+    const jac = cellToCellJacobian(params, h, records[k + 1]!.step, lstmParts(h, records[k]!.step).psi);
+    D[k + 1] = jac.D;
+    const mix = vadd(vscale(u[k + 1]!, 1 - lambda), vscale(targets[k + 1]!, lambda));
+    targets[k] = vaxpy(cMass(model, records[k]!), gamma, vecmat(mix, jac.C));
+  }
+  return { inputs, predictions: u, targets, D };
+};
+
+/** Forward view of the cell mode for one sequence, θ fixed: the targets and Σ_t (Γ^λ_t − u_t) ∇θ ĝ(s_{t-1}). */
 export const cellModeForwardView = (
   ctx: Omit<CellModeContext, 'options'>,
   records: readonly StepRecord[],
   gamma: number,
   lambda: number,
 ): { targets: Float64Array[]; predictions: Float64Array[]; update: Float64Array } => {
-  const { model, synth, params, theta } = ctx;
-  const h = H(model);
-  const T = records.length;
-  const prevState = (k: number) => (k === 0 ? vzeros(2 * h) : records[k - 1]!.step.state);
-  const u = records.map((_, k) => synth.predict(theta, prevState(k), k + 1));
-  const targets = new Array<Float64Array>(T);
-  targets[T - 1] = cMass(model, records[T - 1]!);
-  for (let k = T - 2; k >= 0; k--) {
-    const { C } = cellToCellJacobian(params, h, records[k + 1]!.step, lstmParts(h, records[k]!.step).psi);
-    const mix = vadd(vscale(u[k + 1]!, 1 - lambda), vscale(targets[k + 1]!, lambda));
-    targets[k] = vaxpy(cMass(model, records[k]!), gamma, vecmat(mix, C));
-  }
-  let update = vzeros(paramCount(synth.paramShapes));
-  for (let k = 0; k < T; k++)
-    update = vadd(update, vecmat(vsub(targets[k]!, u[k]!), synth.paramJacobian(theta, prevState(k), k + 1)));
+  const { inputs, predictions: u, targets } = cellModeTargets(ctx, records, gamma, lambda);
+  const update = regressionUpdate(
+    ctx.synth,
+    ctx.theta,
+    inputs,
+    targets.map((g, k) => vsub(g, u[k]!)),
+  );
   return { targets, predictions: u, update };
 };

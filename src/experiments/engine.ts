@@ -8,9 +8,9 @@
  * signal l_t + β ĝ_t (or, in the LSTM cell mode, e-prop with ε_t + β u_{t+1} D_{t+1}). It needs no eligibility
  * trace, so it costs O(S²) per step for a linear synthesiser instead of the trace's O(S²·P).
  */
-import { lambdaTargets, predictions, trajectory, forwardViewUpdate } from '../core/bptt.js';
-import { cellModeForwardView, cellToCellJacobian } from '../core/lstmCellMode.js';
-import { lstmCellInputJacobian, lstmParts, lstmCell } from '../core/lstm.js';
+import { lambdaTargets, predictions, regressionUpdate, trajectory } from '../core/bptt.js';
+import { cellModeTargets } from '../core/lstmCellMode.js';
+import { lstmCell } from '../core/lstm.js';
 import {
   type BatchMetrics,
   type LearnerConfig,
@@ -21,14 +21,13 @@ import {
   synthesiserFor,
   trainBatch,
 } from '../core/learner.js';
-import { type Batch, type Model, type Sequence, type StepRecord, checkBatch, forward, modelShapes, readoutGrad, sequenceLoss } from '../core/model.js';
+import { type Batch, type Model, type Sequence, checkBatch, forward, modelShapes, readoutGrad, sequenceLoss } from '../core/model.js';
 import { AUTHORS_ADAM } from '../core/optim.js';
 import { cpuBackend } from '../backends/cpu/index.js';
 import { createTrainer } from '../engine/engine.js';
 import { rnnCell } from '../core/rnn.js';
 import type { Synthesiser } from '../core/synthesiser.js';
 import {
-  type Mat,
   type Params,
   meanParams,
   paramCount,
@@ -37,7 +36,6 @@ import {
   vadd,
   vaxpy,
   vecmat,
-  vmul,
   vnorm,
   vscale,
   vsub,
@@ -149,14 +147,9 @@ export const fullModeSequence = (
   const H = model.cell.hiddenSize;
   const preds = predictions(synth, theta, traj); // ĝ_1 … ĝ_{T−1}
   const targets = lambdaTargets(traj, preds, o.gamma, o.lambda);
-  const synthUpdate =
-    synth.type === 'linear'
-      ? linearSynthUpdate(
-          synth,
-          targets.map((g, k) => vsub(g, preds[k]!)),
-          traj.records.slice(0, T - 1).map((r) => r.step.state),
-        )
-      : forwardViewUpdate(synth, theta, traj, targets);
+  const errors = targets.map((g, k) => vsub(g, preds[k]!));
+  const states = traj.records.slice(0, T - 1).map((r) => r.step.state);
+  const synthUpdate = synth.type === 'linear' ? linearSynthUpdate(synth, errors, states) : regressionUpdate(synth, theta, states, errors);
   const full = traj.records.map((r, k) => (k < T - 1 ? vaxpy(r.immediate, o.beta, preds[k]!) : r.immediate));
   let grads: Params | null = null;
   if (withGrads) {
@@ -179,10 +172,8 @@ const accumulate = (acc: Params, p: Params): void => {
   }
 };
 
-const cMass = (H: number, rec: StepRecord): Float64Array => vmul(rec.immediate.subarray(0, H), lstmParts(H, rec.step).psi);
-
 /**
- * The LSTM cell mode on one sequence through its forward view (core `cellModeForwardView`, with the linear
+ * The LSTM cell mode on one sequence through its forward view (core `cellModeTargets`, with the linear
  * synthesiser's update written out) and e-prop with the learning signal ε_t + β u_{t+1} D_{t+1} (ε_T at the end).
  */
 export const cellModeSequence = (
@@ -197,33 +188,10 @@ export const cellModeSequence = (
   const records = forward(model, params, seq);
   const H = model.cell.hiddenSize;
   const T = records.length;
-  let synthUpdate: Float64Array;
-  let u: Float64Array[];
-  // D_{k+1} = ∂c_{k+1}/∂h_k (0-based k), needed by the targets and by the learning signals.
-  const D = new Array<Mat>(T);
-  if (synth.type === 'linear') {
-    const prevState = (k: number) => (k === 0 ? vzeros(2 * H) : records[k - 1]!.step.state);
-    const inputs = records.map((_, k) => prevState(k));
-    u = inputs.map((s, k) => synth.predict(theta, s, k + 1));
-    const targets = new Array<Float64Array>(T);
-    targets[T - 1] = cMass(H, records[T - 1]!);
-    for (let k = T - 2; k >= 0; k--) {
-      const jac = cellToCellJacobian(params, H, records[k + 1]!.step, lstmParts(H, records[k]!.step).psi);
-      D[k + 1] = jac.D;
-      const mix = vadd(vscale(u[k + 1]!, 1 - o.lambda), vscale(targets[k + 1]!, o.lambda));
-      targets[k] = vaxpy(cMass(H, records[k]!), o.gamma, vecmat(mix, jac.C));
-    }
-    synthUpdate = linearSynthUpdate(
-      synth,
-      targets.map((g, k) => vsub(g, u[k]!)),
-      inputs,
-    );
-  } else {
-    const fv = cellModeForwardView({ model, synth, params, theta }, records, o.gamma, o.lambda);
-    synthUpdate = fv.update;
-    u = fv.predictions;
-    for (let k = 1; k < T; k++) D[k] = lstmCellInputJacobian(params, H, records[k]!.step);
-  }
+  // Targets, predictions and D_{k+1} = ∂c_{k+1}/∂h_k (0-based k), the last also needed by the learning signals.
+  const { inputs, predictions: u, targets, D } = cellModeTargets({ model, synth, params, theta }, records, o.gamma, o.lambda);
+  const errors = targets.map((g, k) => vsub(g, u[k]!));
+  const synthUpdate = synth.type === 'linear' ? linearSynthUpdate(synth, errors, inputs) : regressionUpdate(synth, theta, inputs, errors);
   const signals = records.map((r, k) => {
     const eps = r.immediate.slice(0, H);
     if (k === T - 1) return eps;
