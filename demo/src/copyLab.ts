@@ -93,7 +93,7 @@ export class CopyLab {
 
   constructor(
     readonly settings: CopySettings,
-    private backend: Backend,
+    backend: Backend,
     private readonly seed = 0,
   ) {
     this.config = copyLearnerConfig(settings);
@@ -115,7 +115,6 @@ export class CopyLab {
 
   setBackend(backend: Backend): void {
     this.trainer.dispose();
-    this.backend = backend;
     this.trainer = createTrainer(backend, this.config);
   }
 
