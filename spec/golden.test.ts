@@ -9,7 +9,6 @@
  * - the command writes exactly `goldenFiles(...)` into the directory, `bplambda verify` passes on the written
  *   files, and an unusable --out exits 2 without writing.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,22 +17,12 @@ import { oracle } from '../src/core/oracle.js';
 import { GOLDEN_SPECS, GOLDEN_VERSION, goldenFiles, sha256 } from '../src/verify/golden.js';
 import { traceJsonSchemaText } from '../src/verify/schema.js';
 import { verifyTraceJson } from '../src/verify/verify.js';
+import { runCli } from '../test-support/process.js';
 
-const root = join(import.meta.dirname, '..');
-const cli = join(root, 'dist/src/cli/main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'bplambda-golden-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const run = (args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
-  new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [cli, ...args], { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('error', reject);
-    p.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+const run = runCli;
 
 const files = goldenFiles('bplambda test');
 const traceNames = Object.keys(files).filter((f) => f.endsWith('.trace.json'));

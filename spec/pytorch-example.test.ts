@@ -7,13 +7,14 @@
  * Runs only where PyTorch is importable (Debian: `apt-get install python3-torch`, which installs for
  * /usr/bin/python3, so that interpreter is tried as well as `python3` on the PATH); reported as skipped elsewhere.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GOLDEN_SPECS, goldenTrace } from '../src/verify/golden.js';
 import { QUANTITIES } from '../src/verify/schema.js';
+import { runProcess } from '../test-support/process.js';
 
 const root = join(import.meta.dirname, '..');
 const cli = join(root, 'dist/src/cli/main.js');
@@ -22,16 +23,7 @@ const script = join(root, 'examples/pytorch/verify_bplambda.py');
 /** The first Python that can import torch, or null. */
 const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore', timeout: 60_000 }).status === 0) ?? null;
 
-const run = (cmd: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
-  new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('error', reject);
-    p.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+const run = runProcess;
 
 describe.skipIf(python === null)('PyTorch example (examples/pytorch)', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'bplambda-pytorch-'));

@@ -3,34 +3,16 @@
  * mismatch (the report names quantity, path and step), 2 on an invalid trace or option with one stderr line naming
  * the field and nothing on stdout; `--json` prints one bplambda-verify/1 document; `--rtol`/`--atol` are used.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GOLDEN_SPECS, goldenTrace } from '../src/verify/golden.js';
+import { type ProcessResult as Run, runCli } from '../test-support/process.js';
 
-const root = join(import.meta.dirname, '..');
-const cli = join(root, 'dist/src/cli/main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'bplambda-verify-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-export const runCli = (args: string[]): Promise<Run> =>
-  new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [cli, ...args], { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('error', reject);
-    p.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
 
 const write = (name: string, content: unknown): string => {
   const f = join(tmp, name);
