@@ -12,6 +12,7 @@
  * than one step late; the numbers are identical. Nothing inside a call changes θ or Ψ: parameter updates are
  * the caller's (see `learner.ts` for the once-per-sequence and every-step schedules).
  */
+import { InvalidInputError } from './errors.js';
 import type { Batch, Model } from './model.js';
 import { checkBatch, modelShapes, readoutGrad, stepRecord } from './model.js';
 import type { Synthesiser } from './synthesiser.js';
@@ -50,7 +51,23 @@ export interface BpLambdaOptions {
    * equivalence.
    */
   readonly synthClip: number;
+  /**
+   * c > 0, the scale of what the synthesiser learns (default 1). It is trained on c × the future gradient of the
+   * example's own loss, and the network's learning signal is l_t + (β/c) ĝ_t, so c = 1 is the spec's convention.
+   * The authors' code has c = 1/B: its per-example output derivative carries the batch mean's 1/B (spec §8.2;
+   * 1/(B·O) for the per-bit copy-repeat loss), so its synthesiser predicts gradients of the batch-mean loss. With a
+   * linear synthesiser, no clip and SGD, c only rescales θ (θ_c = c θ_1, identical network updates); under Adam,
+   * which ignores the gradient's scale, it multiplies the synthesiser's effective step size by 1/c.
+   */
+  readonly targetScale?: number;
 }
+
+/** The target scale c of BP(λ) options (1 when absent); a typed error names the field unless finite and > 0. */
+export const targetScaleOf = (options: Pick<BpLambdaOptions, 'targetScale'>, path = 'method.targetScale'): number => {
+  const c = options.targetScale ?? 1;
+  if (!(typeof c === 'number' && Number.isFinite(c) && c > 0)) throw new InvalidInputError(path, 'a finite number > 0', `is ${String(c)}`);
+  return c;
+};
 
 export const defaultBpLambdaOptions: BpLambdaOptions = { gamma: 1, lambda: 1, beta: 1, synthClip: Infinity };
 
@@ -134,6 +151,7 @@ export const bpLambdaStep = (
 ): [BpLambdaStepResult, BpLambdaState] => {
   const { model, synth, params, theta, options } = ctx;
   const { gamma, lambda, beta } = options;
+  const c = targetScaleOf(options);
   const t = state.t + 1;
   const S = model.cell.stateSize;
   const P = paramCount(synth.paramShapes);
@@ -150,7 +168,7 @@ export const bpLambdaStep = (
     let td: Float64Array | null = null;
     let contribution: Float64Array | null = null;
     if (ex.prediction !== null && ex.trace !== null) {
-      td = vsub(vecmat(vaxpy(rec.immediate, gamma, prediction), J), ex.prediction);
+      td = vsub(vecmat(vaxpy(c === 1 ? rec.immediate : vscale(rec.immediate, c), gamma, prediction), J), ex.prediction);
       contribution = vecmat(td, ex.trace);
     }
     // E_t = γλ J_t E_{t-1} + ∇θ ĝ_t  (not needed after the final step)
@@ -162,7 +180,7 @@ export const bpLambdaStep = (
           ? immediateJac
           : { shape: immediateJac.shape, data: vaxpy(immediateJac.data, gamma * lambda, matmul(J, ex.trace).data) };
     }
-    const signal = vaxpy(rec.immediate, beta, prediction);
+    const signal = vaxpy(rec.immediate, beta / c, prediction);
     const grad = { ...model.cell.vjpParams(params, step, signal), ...readoutGrad(model, rec) };
     return { carry: { state: step.state, prediction: input.final ? null : prediction, trace }, rec, td, contribution, prediction, signal, grad };
   });

@@ -143,14 +143,15 @@ export const futureGradients = (traj: Trajectory, gamma: number): Float64Array[]
 };
 
 /**
- * λ-targets G^λ_t = (l_{t+1} + γ[(1−λ) ĝ_{t+1} + λ G^λ_{t+1}]) J_{t+1}, G^λ_T = 0, ĝ_T = 0, for t = 1..T−1.
- * `predictions[k]` is ĝ_{k+1} (T−1 entries).
+ * λ-targets G^λ_t = (c l_{t+1} + γ[(1−λ) ĝ_{t+1} + λ G^λ_{t+1}]) J_{t+1}, G^λ_T = 0, ĝ_T = 0, for t = 1..T−1.
+ * `predictions[k]` is ĝ_{k+1} (T−1 entries); c is BP(λ)'s target scale (`BpLambdaOptions.targetScale`, 1 by default).
  */
 export const lambdaTargets = (
   traj: Trajectory,
   predictions: readonly Float64Array[],
   gamma: number,
   lambda: number,
+  scale = 1,
 ): Float64Array[] => {
   const T = traj.records.length;
   const S = traj.records[0]!.immediate.length;
@@ -159,7 +160,8 @@ export const lambdaTargets = (
   for (let k = T - 2; k >= 0; k--) {
     const gNext = k + 1 <= T - 2 ? predictions[k + 1]! : vzeros(S); // ĝ_{t+1}, zero at t+1 = T
     const mix = vadd(vscale(gNext, 1 - lambda), vscale(next, lambda));
-    next = vecmat(vaxpy(traj.records[k + 1]!.immediate, gamma, mix), traj.jacobians[k + 1]!);
+    const l = traj.records[k + 1]!.immediate;
+    next = vecmat(vaxpy(scale === 1 ? l : vscale(l, scale), gamma, mix), traj.jacobians[k + 1]!);
     out[k] = next;
   }
   return out;

@@ -17,7 +17,7 @@ import { lstmCellInputJacobian, lstmParts } from './lstm.js';
 import { type Batch, type Model, type StepRecord, modelShapes, readoutGrad, stepRecord } from './model.js';
 import type { Synthesiser } from './synthesiser.js';
 import type { BpLambdaOptions } from './bplambda.js';
-import { clipPerTensor, runSequence } from './bplambda.js';
+import { clipPerTensor, runSequence, targetScaleOf } from './bplambda.js';
 import { regressionUpdate } from './bptt.js';
 import {
   type Mat,
@@ -112,12 +112,16 @@ export const cellToCellJacobian = (params: Params, h: number, step: CellStep, ps
   return { C: { shape: [h, h], data: C }, D };
 };
 
-const cMass = (model: Model, rec: StepRecord): Float64Array =>
-  vmul(rec.immediate.subarray(0, H(model)), lstmParts(H(model), rec.step).psi);
+/** c m_t = c ε_t ⊙ ψ_t, the immediate c-space gradient at the target scale c. */
+const cMass = (model: Model, rec: StepRecord, scale: number): Float64Array => {
+  const m = vmul(rec.immediate.subarray(0, H(model)), lstmParts(H(model), rec.step).psi);
+  return scale === 1 ? m : vscale(m, scale);
+};
 
 export const cellModeStep = (ctx: CellModeContext, state: CellModeState, input: StepInput): [CellModeStepResult, CellModeState] => {
   const { model, synth, params, theta, options } = ctx;
   const { gamma, lambda, beta } = options;
+  const c = targetScaleOf(options);
   const h = H(model);
   const t = state.t + 1;
   const P = paramCount(synth.paramShapes);
@@ -140,9 +144,9 @@ export const cellModeStep = (ctx: CellModeContext, state: CellModeState, input: 
       const prev = ex.record;
       const jac = cellToCellJacobian(params, h, step, lstmParts(h, prev.step).psi);
       C = jac.C;
-      td = vsub(vaxpy(cMass(model, prev), gamma, vecmat(u, C)), ex.prediction);
+      td = vsub(vaxpy(cMass(model, prev, c), gamma, vecmat(u, C)), ex.prediction);
       contribution = vecmat(td, ex.trace);
-      synthetic = vscale(vecmat(u, jac.D), beta);
+      synthetic = vscale(vecmat(u, jac.D), beta / c);
       const signal = vadd(prev.immediate.subarray(0, h), synthetic);
       grad = addParams(grad, { ...eprop.gradient(params, ex.eprop, prev.step, signal), ...zerosReadout(model) });
     }
@@ -154,7 +158,7 @@ export const cellModeStep = (ctx: CellModeContext, state: CellModeState, input: 
     let finalTd: Float64Array | null = null;
     let finalContribution: Float64Array | null = null;
     if (input.final) {
-      finalTd = vsub(cMass(model, rec), u);
+      finalTd = vsub(cMass(model, rec, c), u);
       finalContribution = vecmat(finalTd, trace);
       grad = addParams(grad, { ...eprop.gradient(params, traces, step, rec.immediate.subarray(0, h)), ...zerosReadout(model) });
     }
@@ -210,8 +214,8 @@ export const cellModeSequence = (ctx: CellModeContext, batch: Batch): { readonly
   runSequence(ctx, batch, cellModeInit, cellModeStep);
 
 /**
- * The c-space λ-targets of the cell mode for one sequence, θ fixed:
- *   Γ^λ_T = m_T,  Γ^λ_t = m_t + γ[(1−λ) u_{t+1} + λ Γ^λ_{t+1}] C_{t+1}
+ * The c-space λ-targets of the cell mode for one sequence, θ fixed, at the target scale c (default 1):
+ *   Γ^λ_T = c m_T,  Γ^λ_t = c m_t + γ[(1−λ) u_{t+1} + λ Γ^λ_{t+1}] C_{t+1}
  * (T entries, t = 1..T), with the synthesiser inputs s_{t-1}, the predictions u_t = ĝ(s_{t-1}) and, as a
  * by-product, D_t = ∂c_t/∂h_{t-1} (entry k is D_{k+1}; null at k = 0, where h_0 is fixed).
  */
@@ -220,6 +224,7 @@ export const cellModeTargets = (
   records: readonly StepRecord[],
   gamma: number,
   lambda: number,
+  scale = 1,
 ): { inputs: Float64Array[]; predictions: Float64Array[]; targets: Float64Array[]; D: (Mat | null)[] } => {
   const { model, synth, params, theta } = ctx;
   const h = H(model);
@@ -228,12 +233,12 @@ export const cellModeTargets = (
   const u = inputs.map((s, k) => synth.predict(theta, s, k + 1));
   const targets = new Array<Float64Array>(T);
   const D = new Array<Mat | null>(T).fill(null);
-  targets[T - 1] = cMass(model, records[T - 1]!);
+  targets[T - 1] = cMass(model, records[T - 1]!, scale);
   for (let k = T - 2; k >= 0; k--) {
     const jac = cellToCellJacobian(params, h, records[k + 1]!.step, lstmParts(h, records[k]!.step).psi);
     D[k + 1] = jac.D;
     const mix = vadd(vscale(u[k + 1]!, 1 - lambda), vscale(targets[k + 1]!, lambda));
-    targets[k] = vaxpy(cMass(model, records[k]!), gamma, vecmat(mix, jac.C));
+    targets[k] = vaxpy(cMass(model, records[k]!, scale), gamma, vecmat(mix, jac.C));
   }
   return { inputs, predictions: u, targets, D };
 };
@@ -244,8 +249,9 @@ export const cellModeForwardView = (
   records: readonly StepRecord[],
   gamma: number,
   lambda: number,
+  scale = 1,
 ): { targets: Float64Array[]; predictions: Float64Array[]; update: Float64Array } => {
-  const { inputs, predictions: u, targets } = cellModeTargets(ctx, records, gamma, lambda);
+  const { inputs, predictions: u, targets } = cellModeTargets(ctx, records, gamma, lambda, scale);
   const update = regressionUpdate(
     ctx.synth,
     ctx.theta,
