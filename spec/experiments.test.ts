@@ -13,7 +13,7 @@ import { rngFromSeed, uniformRange } from '../src/core/random.js';
 import { type ParamShapes, type Params, addParams, flattenParams } from '../src/core/tensor.js';
 import { alignment, learningSignals } from '../src/experiments/alignment.js';
 import { buildConfig, checkConfig, methodLabel, parseMethodChoice } from '../src/experiments/config.js';
-import { learnerConfigOf, modelFor, sequenceTrainBatch } from '../src/experiments/engine.js';
+import { learnerConfigOf, modelFor, sequenceTrainBatch, targetScaleFor } from '../src/experiments/engine.js';
 import { parseCsv, toCsv, fromJson, toJson } from '../src/experiments/files.js';
 import { runExperiment } from '../src/experiments/run.js';
 import { DivergenceError } from '../src/core/errors.js';
@@ -55,6 +55,23 @@ describe('presets and configuration', () => {
     const l = learnerConfigOf(c);
     expect(l.network).toEqual({ kind: 'frozen' });
     expect(l.synthesiser).toEqual({ kind: 'adam', lr: 1e-4, ...AUTHORS_ADAM });
+  });
+
+  it("BP(λ)'s synthesiser predicts gradients of the batch-mean loss in the paper presets, as the authors' code", () => {
+    // The authors' output derivatives are (y − target)/B, (softmax(y) − onehot)/B and, for copy-repeat's per-bit
+    // loss, (σ(y) − target)/(B·O) (spec §8.2), so their synthesiser targets carry the same factor.
+    const toy = buildConfig('toy', 'paper');
+    expect(toy.targetScale).toBe('batch');
+    expect(learnerConfigOf(toy).method).toMatchObject({ kind: 'bp-lambda', targetScale: 1 / 10 });
+    expect(targetScaleFor(buildConfig('seq-mnist', 'paper'))).toBe(1 / 50);
+    expect(targetScaleFor(buildConfig('copy-repeat', 'paper'))).toBe(1 / (100 * 9));
+    expect(targetScaleFor(buildConfig('toy', 'paper', { batchSize: 4 }))).toBe(1 / 4);
+    expect(targetScaleFor(buildConfig('toy', 'paper', { targetScale: 'example' }))).toBe(1);
+    // The reduced toy preset is the paper's without the clip; a configuration stored before the option: scale 1.
+    expect(buildConfig('toy', 'reduced').targetScale).toBe('batch');
+    const { targetScale: _, ...old } = buildConfig('toy', 'paper');
+    expect(targetScaleFor(old as never)).toBe(1);
+    expect(() => buildConfig('toy', 'paper', { targetScale: 'mean' as never })).toThrow(/--target-scale .*batch, example/);
   });
 
   it('the seq-MNIST and copy-repeat paper presets follow the authors configs', () => {
@@ -174,6 +191,15 @@ describe('sequence engine equals the reference learner (no clip, once-per-sequen
     compare({ model, method: bp('cell', 0.5, [5]), network: adam, synthesiser: adam }, [b1], 31);
   });
 
+  it.each(['full', 'cell'] as const)('%s mode with the authors\' target scale 1/B', (mode) => {
+    const lstm = mode === 'cell';
+    const model = lstm
+      ? ({ cell: lstmCell({ inputSize: 10, hiddenSize: 4 }), outputSize: 9, loss: 'bce' } as const)
+      : ({ cell: rnnCell({ inputSize: 10, hiddenSize: 6, activation: 'tanh' }), outputSize: 2, loss: 'mse' } as const);
+    const [b1] = lstm ? copyRepeatBatch(defaultCopyRepeat, 3, 1, 2, rngFromSeed(4)) : toyBatch({ ...defaultToyTask, npoints: 3, noise: 0.1, seqLen: 6 }, 3, rngFromSeed(5));
+    compare({ model, method: { ...bp(mode, 0.5), targetScale: 1 / 3 }, network: adam, synthesiser: adam }, [b1, b1], 13);
+  });
+
   it('frozen network: the sequence engine leaves the network unchanged and updates θ like the learner', () => {
     const c = buildConfig('toy', 'reduced', { hidden: 8, seqLen: 5 });
     const config = learnerConfigOf(c);
@@ -197,8 +223,10 @@ describe('alignment', () => {
     expect(a.meanWithFuture).toBe(0);
   });
 
-  it('BP(λ): the signal is ĝ_t before the last step and l_T at it; zero-initialised ĝ has alignment 0', () => {
+  it('BP(λ): the signal is (β/c) ĝ_t before the last step and l_T at it; zero-initialised ĝ has alignment 0', () => {
+    // The reduced toy preset has the authors' target scale c = 1/B (B = 10) and β = 1: ĝ predicts dL/dh_t / 10.
     const c = toyConfig({ method: 'bp-lambda', lambda: 1 });
+    expect(c.method).toMatchObject({ beta: 1, targetScale: 1 / 10 });
     const [s0] = learnerInit(c, rngFromSeed(0));
     expect(alignment(c, s0, batch).perStep.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
     const s = withRandomTheta(c, s0, 4);
@@ -206,7 +234,7 @@ describe('alignment', () => {
     const seq = batch[0]!;
     const traj = trajectory(c.model, s.params, seq);
     const sig = learningSignals(c, s, seq);
-    for (let k = 0; k < 5; k++) expect(Array.from(sig[k]!)).toEqual(Array.from(synth.predict(s.theta!, traj.records[k]!.step.state, k + 1)));
+    for (let k = 0; k < 5; k++) expect(Array.from(sig[k]!)).toEqual(Array.from(synth.predict(s.theta!, traj.records[k]!.step.state, k + 1), (g) => g * 10));
     expect(Array.from(sig[5]!)).toEqual(Array.from(traj.records[5]!.immediate));
   });
 

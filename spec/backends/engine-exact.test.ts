@@ -58,6 +58,8 @@ const methodArb: fc.Arbitrary<Method> = fc.oneof(
       lambda: fc.oneof(fc.constantFrom(0, 1), fc.double({ min: 0, max: 1, noNaN: true })),
       beta: fc.constantFrom(0.1, 0.5, 1),
       synthClip: fc.constantFrom(Infinity, 1, 0.01),
+      // The target scale c: the spec's 1 (absent or explicit), the authors' 1/B for batches of 10, and others.
+      targetScale: fc.constantFrom(undefined, 1, 0.1, 1 / 3, 7),
     })
     .map((r): Method => ({ kind: 'bp-lambda', ...r, synthesiser: { hidden: [] } })),
 );
@@ -139,7 +141,7 @@ describe('engine on the reference backend', () => {
     fc.assert(
       fc.property(caseArb, fc.constantFrom('full' as const, 'cell' as const), (c, mode) => {
         const cell = mode === 'cell' || c.cell === 'lstm' ? lstmCell({ inputSize: c.I, hiddenSize: c.H }) : rnnCell({ inputSize: c.I, hiddenSize: c.H, activation: c.cell as (typeof ACTIVATIONS)[number] });
-        const method: Method = { kind: 'bp-lambda', mode, schedule: 'sequence', synthesiser: { hidden: [] }, gamma: (c.seed % 11) / 10, lambda: (c.seed % 7) / 6, beta: 0.5, synthClip: Infinity };
+        const method: Method = { kind: 'bp-lambda', mode, schedule: 'sequence', synthesiser: { hidden: [] }, gamma: (c.seed % 11) / 10, lambda: (c.seed % 7) / 6, beta: 0.5, synthClip: Infinity, targetScale: [1, 0.1, 1 / 3][c.seed % 3] };
         const config: LearnerConfig = { model: { cell, outputSize: c.O, loss: c.loss }, method, network: { kind: 'sgd', lr: 0.1 }, synthesiser: { kind: 'sgd', lr: 0.1 } };
         const [s0] = learnerInit(config, rngFromSeed(c.seed));
         const theta = Object.fromEntries(Object.entries(s0.theta!).map(([k, t], i) => [k, { shape: t.shape, data: uniformRange(rngFromSeed(c.seed + i + 1), t.data.length, -0.5, 0.5)[0] }]));

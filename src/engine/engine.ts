@@ -28,6 +28,7 @@ import {
   cellCacheNames,
   preactSize,
 } from '../backends/backend.js';
+import { targetScaleOf } from '../core/bplambda.js';
 import { chunking } from '../core/bptt.js';
 import { InvalidInputError } from '../core/errors.js';
 import { type BatchMetrics, type LearnerConfig, type LearnerState, type Method, applyLearnerUpdates, synthesiserFor } from '../core/learner.js';
@@ -95,6 +96,7 @@ const validate = (config: LearnerConfig, engine: EngineKind): void => {
       `is [${m.synthesiser.hidden.join(', ')}]`,
     );
   synthesiserFor(config.model, m); // throws for the cell mode on an RNN
+  if (m.kind === 'bp-lambda') targetScaleOf(m); // throws unless a finite number > 0
   if (engine === 'sequence') {
     if (m.kind !== 'bp-lambda')
       throw new InvalidInputError('engine', `'online' for method '${m.kind}' (the sequence engine is a shortcut of BP(λ)'s synthesiser update)`, "is 'sequence'");
@@ -496,6 +498,7 @@ class Runner<A extends DeviceArray> {
   private fullState(B: number, T: number, apply: ApplyFn): void {
     const be = this.backend;
     const { gamma, lambda, beta, synthClip } = this.bp;
+    const c = targetScaleOf(this.bp);
     const S = this.S;
     const P = S * S + S;
     const online = this.engine === 'online';
@@ -521,7 +524,7 @@ class Runner<A extends DeviceArray> {
       else be.linear(g, this.st(k + 1), this.theta['W']!, this.theta['b']!, false);
       if (online) {
         if (k >= 1) {
-          be.axpy(v, imm, gamma, g);
+          this.scaledAxpy(v, imm, c, gamma, g);
           be.vecmat(td, v, J);
           be.sub(td, td, pred(k - 1));
         }
@@ -537,7 +540,7 @@ class Runner<A extends DeviceArray> {
           be.axpy(synthAcc, synthAcc, 1, contrib);
         }
       }
-      be.axpy(signal, imm, beta, g);
+      be.axpy(signal, imm, beta / c, g);
       this.cellGrad(k, signal, mean, 'mean');
       this.readoutGrad(k, mean, 'mean');
       if (step || final) {
@@ -555,6 +558,7 @@ class Runner<A extends DeviceArray> {
   private forwardViewFull(B: number, T: number, synthAcc: A): void {
     const be = this.backend;
     const { gamma, lambda } = this.bp;
+    const c = targetScaleOf(this.bp);
     const S = this.S;
     const next = this.buf.zeroed('fvNext', [B, S]);
     const mix = this.buf.get('fvMix', [B, S]);
@@ -567,13 +571,22 @@ class Runner<A extends DeviceArray> {
         be.scale(mix, this.buf.get(`pred${k + 1}`, [B, S]), 1 - lambda);
         be.axpy(mix, mix, lambda, next);
       } else be.scale(mix, next, lambda);
-      be.axpy(v, this.immOf(k + 1, S), gamma, mix);
+      this.scaledAxpy(v, this.immOf(k + 1, S), c, gamma, mix);
       be.cellStateVjp(this.spec, this.params, this.st(k + 1), this.cache(k + 1), v, next);
       be.sub(err, next, this.buf.get(`pred${k}`, [B, S]));
       be.outerAccumulate(uW, err, this.st(k + 1), 'mean');
       be.rowAccumulate(ub, err, 'mean');
     }
     this.joinSynth(synthAcc, uW, ub, S, S);
+  }
+
+  /** out ← c x + a y (the immediate gradient at BP(λ)'s target scale c, plus a bootstrap); one kernel when c = 1. */
+  private scaledAxpy(out: A, x: A, c: number, a: number, y: A): void {
+    if (c === 1) this.backend.axpy(out, x, a, y);
+    else {
+      this.backend.scale(out, x, c);
+      this.backend.axpy(out, out, a, y);
+    }
   }
 
   /** synthAcc [W | b] ← the two accumulators. */
@@ -588,6 +601,7 @@ class Runner<A extends DeviceArray> {
   private cellMode(B: number, T: number, apply: ApplyFn): void {
     const be = this.backend;
     const { gamma, lambda, beta, synthClip } = this.bp;
+    const c = targetScaleOf(this.bp);
     const H = this.H;
     const S = this.S;
     const P = H * S + H;
@@ -628,7 +642,7 @@ class Runner<A extends DeviceArray> {
           be.sub(td, v, u(k - 1));
         }
         be.vecmat(syn, u(k), D);
-        be.scale(syn, syn, beta);
+        be.scale(syn, syn, beta / c);
         be.axpy(sig, this.immOf(k - 1, H), 1, syn);
         // Per-example gradients only where the final step adds its own before the batch mean (the core's order).
         if (final) {
@@ -644,7 +658,8 @@ class Runner<A extends DeviceArray> {
           be.traceSet(E!, input);
         } else be.traceUpdate(E!, C, decay, input, { delta: td, out: c1 });
       }
-      be.mul(mass(k), imm, this.cache(k)['psi']!);
+      be.mul(mass(k), imm, this.cache(k)['psi']!); // c m_t: the immediate c-space gradient at the target scale
+      if (c !== 1) be.scale(mass(k), mass(k), c);
       if (final) {
         if (online) {
           be.sub(ftd, mass(k), u(k));

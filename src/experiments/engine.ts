@@ -5,9 +5,11 @@
  * engine computes BP(λ)'s update through its forward view: with θ and Ψ fixed over a sequence and no per-step
  * clip, accumulate BP(λ)'s summed synthesiser update Σ_t δ_t E_t equals Σ_t (G^λ_t − ĝ_t) ∇θĝ_t (spec §10, I1;
  * property-tested in core), and the network's gradient is the same sum of immediate gradients with the learning
- * signal l_t + β ĝ_t (or, in the LSTM cell mode, e-prop with ε_t + β u_{t+1} D_{t+1}). It needs no eligibility
+ * signal l_t + (β/c) ĝ_t (or, in the LSTM cell mode, e-prop with ε_t + (β/c) u_{t+1} D_{t+1}), c the target scale
+ * (1, or the authors' 1/B: `targetScaleFor`). It needs no eligibility
  * trace, so it costs O(S²) per step for a linear synthesiser instead of the trace's O(S²·P).
  */
+import { targetScaleOf } from '../core/bplambda.js';
 import { lambdaTargets, predictions, regressionUpdate, trajectory } from '../core/bptt.js';
 import { cellModeTargets } from '../core/lstmCellMode.js';
 import { lstmCell } from '../core/lstm.js';
@@ -59,11 +61,24 @@ export const modelFor = (c: RunConfig): Model => {
   }
 };
 
+/**
+ * BP(λ)'s target scale c for a run (core `BpLambdaOptions.targetScale`): 1 for 'example'; 1/B for 'batch', or
+ * 1/(B·O) with the per-bit copy-repeat loss, whose authors' derivative is (σ(y) − target)/(B·O) (spec §8.2). A
+ * configuration written before the option existed has none and ran with 1.
+ */
+export const targetScaleFor = (c: Pick<RunConfig, 'targetScale' | 'batchSize' | 'task' | 'bits'>): number => {
+  if (c.targetScale !== 'batch') return 1;
+  return c.task === 'copy-repeat' ? 1 / (c.batchSize * copyRepeatOutputSize({ bits: c.bits, normRepeat: 10 })) : 1 / c.batchSize;
+};
+
 export const methodFor = (c: RunConfig): Method => {
   const synthesiser = { hidden: c.synthHidden };
   switch (c.method) {
     case 'bp-lambda':
-      return { kind: 'bp-lambda', mode: c.mode, schedule: c.schedule, synthesiser, gamma: c.gamma, lambda: c.lambda, beta: c.beta, synthClip: c.synthClip };
+      return {
+        kind: 'bp-lambda', mode: c.mode, schedule: c.schedule, synthesiser, gamma: c.gamma, lambda: c.lambda, beta: c.beta, synthClip: c.synthClip,
+        targetScale: targetScaleFor(c),
+      };
     case 'sg':
       return { kind: 'sg', n: c.n, gamma: c.gamma, beta: c.beta, align: c.align, target: c.sgTarget, synthesiser };
     case 'tbptt':
@@ -139,18 +154,19 @@ export const fullModeSequence = (
   params: Params,
   theta: Params,
   seq: Sequence,
-  o: { gamma: number; lambda: number; beta: number },
+  o: { gamma: number; lambda: number; beta: number; targetScale?: number },
   withGrads: boolean,
 ): SequenceQuantities => {
   const traj = trajectory(model, params, seq);
   const T = traj.records.length;
   const H = model.cell.hiddenSize;
   const preds = predictions(synth, theta, traj); // ĝ_1 … ĝ_{T−1}
-  const targets = lambdaTargets(traj, preds, o.gamma, o.lambda);
+  const c = targetScaleOf(o);
+  const targets = lambdaTargets(traj, preds, o.gamma, o.lambda, c);
   const errors = targets.map((g, k) => vsub(g, preds[k]!));
   const states = traj.records.slice(0, T - 1).map((r) => r.step.state);
   const synthUpdate = synth.type === 'linear' ? linearSynthUpdate(synth, errors, states) : regressionUpdate(synth, theta, states, errors);
-  const full = traj.records.map((r, k) => (k < T - 1 ? vaxpy(r.immediate, o.beta, preds[k]!) : r.immediate));
+  const full = traj.records.map((r, k) => (k < T - 1 ? vaxpy(r.immediate, o.beta / c, preds[k]!) : r.immediate));
   let grads: Params | null = null;
   if (withGrads) {
     const acc = zerosParams(modelShapes(model));
@@ -182,20 +198,21 @@ export const cellModeSequence = (
   params: Params,
   theta: Params,
   seq: Sequence,
-  o: { gamma: number; lambda: number; beta: number },
+  o: { gamma: number; lambda: number; beta: number; targetScale?: number },
   withGrads: boolean,
 ): SequenceQuantities => {
   const records = forward(model, params, seq);
   const H = model.cell.hiddenSize;
   const T = records.length;
   // Targets, predictions and D_{k+1} = ∂c_{k+1}/∂h_k (0-based k), the last also needed by the learning signals.
-  const { inputs, predictions: u, targets, D } = cellModeTargets({ model, synth, params, theta }, records, o.gamma, o.lambda);
+  const c = targetScaleOf(o);
+  const { inputs, predictions: u, targets, D } = cellModeTargets({ model, synth, params, theta }, records, o.gamma, o.lambda, c);
   const errors = targets.map((g, k) => vsub(g, u[k]!));
   const synthUpdate = synth.type === 'linear' ? linearSynthUpdate(synth, errors, inputs) : regressionUpdate(synth, theta, inputs, errors);
   const signals = records.map((r, k) => {
     const eps = r.immediate.slice(0, H);
     if (k === T - 1) return eps;
-    return vaxpy(eps, o.beta, vecmat(u[k + 1]!, D[k + 1]!));
+    return vaxpy(eps, o.beta / c, vecmat(u[k + 1]!, D[k + 1]!));
   });
   let grads: Params | null = null;
   if (withGrads) {
