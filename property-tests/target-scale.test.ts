@@ -3,7 +3,9 @@
  * learning signal is l_t + (β/c) ĝ_t. The authors' code has c = 1/B (its output derivatives carry the batch
  * mean's 1/B, spec §8.2), the spec's convention is c = 1.
  *
- * Properties, for the full-state mode (RNN and LSTM) and the LSTM cell mode:
+ * n-step synthetic gradients take the same option (regressed on c × their target, injecting (β/c) ĝ).
+ *
+ * Properties, for the full-state mode (RNN and LSTM), the LSTM cell mode and n-step SG:
  * - the backward view still equals the forward view, now with the c-scaled λ-targets (I1 for any c);
  * - with a linear synthesiser, c only rescales θ: running with (cθ, c) gives c × the synthesiser update, c × the
  *   TD errors and c × the predictions of the run with (θ, 1), and the same learning signals and network gradient.
@@ -13,6 +15,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { nStepSg } from '../src/core/baselines.js';
 import { type BpLambdaContext, bpLambdaSequence } from '../src/core/bplambda.js';
 import { forwardViewUpdate, lambdaTargets, predictions, trajectory } from '../src/core/bptt.js';
 import { InvalidInputError } from '../src/core/errors.js';
@@ -124,6 +127,47 @@ describe('target scale c, LSTM cell mode', () => {
       fcParams(40),
     );
   });
+});
+
+describe('target scale c, n-step synthetic gradients', () => {
+  for (const cell of ['rnn', 'lstm'] as const) {
+    it(`${cell}: n = 1 with the discounted target is BP(0) at the same c (synthesiser update and network gradient)`, () => {
+      fc.assert(
+        fc.property(synthProblemArb({ cell, activations: ALL_ACTIVATIONS }), scaleArb, betaArb, (p, c, beta) => {
+          const sg = nStepSg(p.model, p.synth, p.params, p.theta, p.sequence, { n: 1, gamma: p.gamma, beta, target: 'discounted', targetScale: c });
+          const { state } = bpLambdaSequence(
+            { model: p.model, synth: p.synth, params: p.params, theta: p.theta, options: { gamma: p.gamma, lambda: 0, beta, synthClip: Infinity, targetScale: c } },
+            [p.sequence],
+          );
+          expect(scaledErr(sg.synthUpdate, state.synthUpdate)).toBeLessThan(TOL);
+          expect(paramsErr(sg.grads, state.netGrad)).toBeLessThan(TOL);
+        }),
+        fcParams(40),
+      );
+    });
+
+    it(`${cell}: with a linear synthesiser, (cθ, c) gives c × the update and targets and the same network gradient, any n and target`, () => {
+      fc.assert(
+        fc.property(
+          synthProblemArb({ cell, activations: ALL_ACTIVATIONS }, ['linear']),
+          scaleArb,
+          betaArb,
+          fc.integer({ min: 1, max: 4 }),
+          fc.constantFrom('discounted' as const, 'authors' as const),
+          fc.constantFrom('start' as const, 'end' as const),
+          (p, c, beta, n, target, align) => {
+            const o = { n, gamma: p.gamma, beta, target, align };
+            const one = nStepSg(p.model, p.synth, p.params, p.theta, p.sequence, o);
+            const scaled = nStepSg(p.model, p.synth, p.params, scaleParams(p.theta, c), p.sequence, { ...o, targetScale: c });
+            expect(scaledErr(scaled.synthUpdate, vscale(one.synthUpdate, c))).toBeLessThan(TOL);
+            expect(paramsErr(scaled.grads, one.grads)).toBeLessThan(TOL);
+            one.targets.forEach((t, i) => expect(scaledErr(scaled.targets[i]!, vscale(t, c))).toBeLessThan(TOL));
+          },
+        ),
+        fcParams(40),
+      );
+    });
+  }
 });
 
 describe('target scale validation', () => {

@@ -244,7 +244,9 @@ describe('alignment', () => {
       const s = withRandomTheta(c, learnerInit(c, rngFromSeed(0))[0], 9);
       const seq = batch[1]!;
       const synth = synthesiserFor(c.model, c.method)!;
-      const ref = nStepSg(c.model, synth, s.params, s.theta!, seq, { n, gamma: 1, beta: 0.8, align: 'end' });
+      // The reduced toy preset has the authors' target scale 1/B (B = 10) for every synthesiser.
+      expect(c.method).toMatchObject({ targetScale: 1 / 10 });
+      const ref = nStepSg(c.model, synth, s.params, s.theta!, seq, { n, gamma: 1, beta: 0.8, align: 'end', targetScale: 1 / 10 });
       const traj = trajectory(c.model, s.params, seq);
       const sig = learningSignals(c, s, seq);
       const grads = traj.records.reduce<Params>(

@@ -48,6 +48,7 @@ const methodArb: fc.Arbitrary<Method> = fc.oneof(
       beta: fc.double({ min: 0, max: 1, noNaN: true }),
       align: fc.constantFrom('start' as const, 'end' as const),
       target: fc.constantFrom('discounted' as const, 'authors' as const),
+      targetScale: fc.constantFrom(undefined, 1, 0.1, 1 / 3, 7),
     })
     .map((r): Method => ({ kind: 'sg', ...r, synthesiser: { hidden: [] } })),
   fc

@@ -8,6 +8,7 @@ import { type Model, type Sequence, modelShapes, readoutGrad, sequenceLoss } fro
 import type { Synthesiser } from './synthesiser.js';
 import { type Params, addParams, paramCount, vadd, vecmat, vscale, vsub, vzeros, zerosParams } from './tensor.js';
 import { rollout } from './cell.js';
+import { targetScaleOf } from './bplambda.js';
 import { stepRecord } from './model.js';
 
 export interface NStepSgOptions {
@@ -25,6 +26,11 @@ export interface NStepSgOptions {
    *   authors' DNI code (the bootstrap is scaled by β, acting as a discount of β per chunk).
    */
   readonly target?: 'discounted' | 'authors';
+  /**
+   * c > 0, the scale of what the synthesiser learns, as BP(λ)'s `targetScale` (default 1): it is regressed on c ×
+   * the target above and injects (β/c) ĝ; the authors' code has c = 1/B (spec §8.2).
+   */
+  readonly targetScale?: number;
 }
 
 export interface NStepSgResult extends GradientResult {
@@ -51,20 +57,24 @@ export const nStepSg = (
 ): NStepSgResult => {
   const traj = trajectory(model, params, seq);
   const T = traj.records.length;
+  const c = targetScaleOf(options);
   const { cut, ends } = chunking(T, options.n, options.align ?? 'start');
   const boundaries = ends.slice(0, -1); // every chunk end but the last (ĝ_T = 0)
   const preds = new Map(boundaries.map((e) => [e, synth.predict(theta, traj.records[e]!.step.state, e + 1)]));
   const injections = traj.records.map((_, k) => {
     const g = preds.get(k);
-    return g === undefined ? null : vscale(g, options.beta);
+    return g === undefined ? null : vscale(g, options.beta / c);
   });
   const { grads } = backprop(model, params, traj, { cut, injections });
   const authors = options.target === 'authors';
+  // The window's gradient in the example's own units (bootstrap ĝ/c, or the injected (β/c) ĝ), then × c.
   const targets = boundaries.map((b, i) => {
     const end = ends[i + 1]!;
     const g = preds.get(end);
-    if (authors) return windowTarget(traj, b, end, g === undefined ? null : vscale(g, options.beta), 1);
-    return windowTarget(traj, b, end, g ?? null, options.gamma);
+    const target = authors
+      ? windowTarget(traj, b, end, g === undefined ? null : vscale(g, options.beta / c), 1)
+      : windowTarget(traj, b, end, g === undefined ? null : c === 1 ? g : vscale(g, 1 / c), options.gamma);
+    return c === 1 ? target : vscale(target, c);
   });
   let synthUpdate = vzeros(paramCount(synth.paramShapes));
   boundaries.forEach((b, i) => {

@@ -49,6 +49,8 @@ export type Method =
       readonly beta: number;
       readonly align: ChunkAlign;
       readonly target: 'discounted' | 'authors';
+      /** Scale c of the synthesiser's targets (as BP(λ)'s; default 1, the authors' 1/B). */
+      readonly targetScale?: number;
       readonly synthesiser: SynthesiserSpec;
     }
   | { readonly kind: 'tbptt'; readonly n: number; readonly align: ChunkAlign }

@@ -96,7 +96,7 @@ const validate = (config: LearnerConfig, engine: EngineKind): void => {
       `is [${m.synthesiser.hidden.join(', ')}]`,
     );
   synthesiserFor(config.model, m); // throws for the cell mode on an RNN
-  if (m.kind === 'bp-lambda') targetScaleOf(m); // throws unless a finite number > 0
+  if (m.kind === 'bp-lambda' || m.kind === 'sg') targetScaleOf(m); // throws unless a finite number > 0
   if (engine === 'sequence') {
     if (m.kind !== 'bp-lambda')
       throw new InvalidInputError('engine', `'online' for method '${m.kind}' (the sequence engine is a shortcut of BP(λ)'s synthesiser update)`, "is 'sequence'");
@@ -418,6 +418,7 @@ class Runner<A extends DeviceArray> {
     const m = this.method as Extract<Method, { kind: 'sg' }>;
     const be = this.backend;
     const S = this.S;
+    const c = targetScaleOf(m);
     for (let k = 0; k < T; k++) this.forwardStep(k, S);
     const { cut, ends } = chunking(T, m.n, m.align);
     const boundaries = ends.slice(0, -1);
@@ -428,7 +429,7 @@ class Runner<A extends DeviceArray> {
       be.linear(g, this.st(e + 1), this.theta['W']!, this.theta['b']!, false);
       preds.set(e, g);
       const inj = this.buf.get(`sgInj${e}`, [B, S]);
-      be.scale(inj, g, m.beta);
+      be.scale(inj, g, m.beta / c);
       injections.set(e, inj);
     }
     const each = this.backward(B, T, cut, injections);
@@ -441,13 +442,16 @@ class Runner<A extends DeviceArray> {
     boundaries.forEach((bnd, i) => {
       const end = ends[i + 1]!;
       const g = preds.get(end);
+      // The window's gradient in the example's own units (bootstrap ĝ/c, or the injected (β/c) ĝ), then × c.
       if (g === undefined) be.zero(a);
-      else if (authors) be.scale(a, g, m.beta);
-      else be.copy(a, g);
+      else if (authors) be.scale(a, g, m.beta / c);
+      else if (c === 1) be.copy(a, g);
+      else be.scale(a, g, 1 / c);
       for (let j = end; j >= bnd + 1; j--) {
         be.axpy(v, this.immOf(j, S), gamma, a);
         be.cellStateVjp(this.spec, this.params, this.st(j), this.cache(j), v, a);
       }
+      if (c !== 1) be.scale(a, a, c);
       be.sub(a, a, preds.get(bnd)!); // error = target − ĝ
       be.outerAccumulate(uW, a, this.st(bnd + 1), 'each');
       be.rowAccumulate(ub, a, 'each');

@@ -67,7 +67,7 @@ export interface RunConfig {
   /** Per-step clip of each synthesiser tensor's update (the authors: 1); Infinity: off. */
   readonly synthClip: number;
   /**
-   * What BP(λ)'s synthesiser learns to predict. 'batch': gradients of the batch-mean loss, i.e. the example's own
+   * What the synthesiser (BP(λ) and n-step SG) learns to predict. 'batch': gradients of the batch-mean loss, i.e. the example's own
    * gradient / B (/ (B·O) for copy-repeat's per-bit loss), as in the authors' code, whose output derivatives carry
    * the 1/B (spec §8.2); 'example': the gradient of the example's own loss (the core's default, target scale 1).
    * The learning signal is the same either way (l_t + β × the predicted per-example gradient); the choice sets

@@ -80,7 +80,7 @@ export const methodFor = (c: RunConfig): Method => {
         targetScale: targetScaleFor(c),
       };
     case 'sg':
-      return { kind: 'sg', n: c.n, gamma: c.gamma, beta: c.beta, align: c.align, target: c.sgTarget, synthesiser };
+      return { kind: 'sg', n: c.n, gamma: c.gamma, beta: c.beta, align: c.align, target: c.sgTarget, targetScale: targetScaleFor(c), synthesiser };
     case 'tbptt':
       return { kind: 'tbptt', n: c.n, align: c.align };
     case 'bptt':

@@ -44,7 +44,7 @@ export const addRunOptions = (cmd: Command, withMethod = true): Command => {
     .option('--schedule <name>', 'BP(λ) parameter updates: sequence (once per batch) | step (every time step)')
     .option('--align <name>', 'chunks of sg and tbptt aligned to the start or the end (the authors) of the sequence')
     .option('--sg-target <name>', "n-step SG target: discounted (the spec's) | authors (the authors' DNI target)")
-    .option('--target-scale <name>', "what BP(λ)'s synthesiser predicts: batch (gradients of the batch-mean loss, as the authors' code; the paper preset) | example (of each example's own loss)")
+    .option('--target-scale <name>', "what the synthesiser of bp-lambda and sg predicts: batch (gradients of the batch-mean loss, as the authors' code; the paper preset) | example (of each example's own loss)")
     .option('--log-every <int>', 'a metrics row every this many batches')
     .option('--seq-len <int>', 'toy: sequence length T (default 10)')
     .option('--npoints <int>', 'toy: number of patterns, 1..6 (default 1)')
