@@ -22,8 +22,9 @@ import { InvalidInputError } from '../src/core/errors.js';
 import { type CellModeContext, cellModeForwardView, cellModeSequence } from '../src/core/lstmCellMode.js';
 import { forward } from '../src/core/model.js';
 import { linearSynthesiser } from '../src/core/synthesiser.js';
-import { scaleParams, vscale } from '../src/core/tensor.js';
-import { ALL_ACTIVATIONS, fcParams, paramsErr, problemArb, randomTheta, scaledErr, synthProblemArb, unitArb } from './arbitraries.js';
+import type { Batch } from '../src/core/model.js';
+import { type Params, scaleParams, vscale } from '../src/core/tensor.js';
+import { ALL_ACTIVATIONS, type SynthProblem, fcParams, paramsErr, problemArb, randomTheta, scaledErr, synthProblemArb, unitArb } from './arbitraries.js';
 
 // Both sides of every comparison are the same finite sums of O(T²) products (T ≤ 6, entries O(1)) in float64,
 // evaluated with the factor c applied at different places, so they differ by rounding only: ~1e-15 relative to
@@ -38,6 +39,24 @@ const scaleArb = fc
   .map((e) => 10 ** e);
 
 const betaArb = fc.double({ min: 0.05, max: 2, noNaN: true });
+
+/**
+ * Run a whole-sequence BP(λ) function with (θ, c = 1) and with (cθ, c); check that the second gives c × the first's
+ * synthesiser update and the same network gradient, and return both runs for per-step checks.
+ */
+const scaledPair = <R extends { readonly state: { readonly synthUpdate: Float64Array; readonly netGrad: Params } }>(
+  run: (ctx: BpLambdaContext, batch: Batch) => R,
+  p: SynthProblem,
+  c: number,
+  beta: number,
+): [R, R] => {
+  const base = { gamma: p.gamma, lambda: p.lambda, beta, synthClip: Infinity };
+  const one = run({ model: p.model, synth: p.synth, params: p.params, theta: p.theta, options: base }, [p.sequence]);
+  const scaled = run({ model: p.model, synth: p.synth, params: p.params, theta: scaleParams(p.theta, c), options: { ...base, targetScale: c } }, [p.sequence]);
+  expect(scaledErr(scaled.state.synthUpdate, vscale(one.state.synthUpdate, c))).toBeLessThan(TOL);
+  expect(paramsErr(scaled.state.netGrad, one.state.netGrad)).toBeLessThan(TOL);
+  return [one, scaled];
+};
 
 describe('target scale c, full-state mode', () => {
   for (const cell of ['rnn', 'lstm'] as const) {
@@ -61,14 +80,7 @@ describe('target scale c, full-state mode', () => {
     it(`${cell}: with a linear synthesiser, (cθ, c) gives c × the update and the same network gradient as (θ, 1)`, () => {
       fc.assert(
         fc.property(synthProblemArb({ cell, activations: ALL_ACTIVATIONS }, ['linear']), scaleArb, betaArb, (p, c, beta) => {
-          const base = { gamma: p.gamma, lambda: p.lambda, beta, synthClip: Infinity };
-          const one = bpLambdaSequence({ model: p.model, synth: p.synth, params: p.params, theta: p.theta, options: base }, [p.sequence]);
-          const scaled = bpLambdaSequence(
-            { model: p.model, synth: p.synth, params: p.params, theta: scaleParams(p.theta, c), options: { ...base, targetScale: c } },
-            [p.sequence],
-          );
-          expect(scaledErr(scaled.state.synthUpdate, vscale(one.state.synthUpdate, c))).toBeLessThan(TOL);
-          expect(paramsErr(scaled.state.netGrad, one.state.netGrad)).toBeLessThan(TOL);
+          const [one, scaled] = scaledPair(bpLambdaSequence, p, c, beta);
           one.steps.forEach((s, k) => {
             const t = scaled.steps[k]!;
             expect(scaledErr(t.learningSignals[0]!, s.learningSignals[0]!)).toBeLessThan(TOL);
@@ -110,14 +122,7 @@ describe('target scale c, LSTM cell mode', () => {
   it('(cθ, c) gives c × the update, the same synthetic signals and the same network gradient as (θ, 1)', () => {
     fc.assert(
       fc.property(cellProblemArb, scaleArb, betaArb, (p, c, beta) => {
-        const base = { gamma: p.gamma, lambda: p.lambda, beta, synthClip: Infinity };
-        const one = cellModeSequence({ model: p.model, synth: p.synth, params: p.params, theta: p.theta, options: base }, [p.sequence]);
-        const scaled = cellModeSequence(
-          { model: p.model, synth: p.synth, params: p.params, theta: scaleParams(p.theta, c), options: { ...base, targetScale: c } },
-          [p.sequence],
-        );
-        expect(scaledErr(scaled.state.synthUpdate, vscale(one.state.synthUpdate, c))).toBeLessThan(TOL);
-        expect(paramsErr(scaled.state.netGrad, one.state.netGrad)).toBeLessThan(TOL);
+        const [one, scaled] = scaledPair(cellModeSequence, p, c, beta);
         one.steps.forEach((s, k) => {
           const t = scaled.steps[k]!;
           if (s.syntheticSignals !== null) expect(scaledErr(t.syntheticSignals![0]!, s.syntheticSignals[0]!)).toBeLessThan(TOL);
