@@ -114,7 +114,7 @@ export const tableCaption = (runs: readonly StoredRun[]): string => {
   const c = runs[0]?.config;
   if (c === undefined) return '';
   if (c.task === 'toy')
-    return `Toy task: cosine between each method's learning signal on h_t and BPTT's dL/dh_t after ${c.steps} synthesiser updates (linear RNN H ${c.hidden}, T ${c.seqLen}, batch ${c.batchSize}, network ${c.lr === 0 ? 'frozen' : `lr ${c.lr}`}, synthesiser Adam lr ${c.lrSynth}, clip ${c.synthClip === Infinity ? 'off' : c.synthClip}, BP(λ) targets at the ${c.targetScale === 'batch' ? 'batch-mean (authors\')' : 'per-example'} scale); mean ± sd over seeds.`;
+    return `Toy task: cosine between each method's learning signal on h_t and BPTT's dL/dh_t after ${c.steps} synthesiser updates (linear RNN H ${c.hidden}, T ${c.seqLen}, batch ${c.batchSize}, network ${c.lr === 0 ? 'frozen' : `lr ${c.lr}`}, synthesiser Adam lr ${c.lrSynth}, clip ${c.synthClip === Infinity ? 'off' : c.synthClip}, synthesiser targets at the ${c.targetScale === 'batch' ? 'batch-mean (authors\')' : 'per-example'} scale); mean ± sd over seeds.`;
   if (c.task === 'seq-mnist')
     return `Sequential MNIST: test accuracy of the best-validation checkpoint (LSTM H ${c.hidden}, batch ${c.batchSize}, lr ${c.lr}, ${c.trainSize || 48000} training examples).`;
   return `Copy-repeat: curriculum level reached after ${c.steps} batches (LSTM H ${c.hidden}, batch ${c.batchSize}, threshold ${c.threshold} bits per bit).`;
