@@ -106,9 +106,9 @@ export interface StepInput {
 export interface BpLambdaStepResult {
   readonly t: number;
   readonly states: readonly Float64Array[]; // s_t
-  readonly syntheticGradients: readonly Float64Array[]; // ĝ_t (zero at the final step)
+  readonly syntheticGradients: readonly Float64Array[]; // ĝ_t, at the target scale c (zero at the final step)
   readonly tdErrors: readonly Float64Array[] | null; // δ_{t-1} (null at t = 1)
-  readonly learningSignals: readonly Float64Array[]; // l_t + β ĝ_t
+  readonly learningSignals: readonly Float64Array[]; // l_t + (β/c) ĝ_t
   readonly synthUpdate: Float64Array | null; // this step's batch-mean (clipped) δ_{t-1} E_{t-1}
   readonly loss: number; // batch-mean L_t
 }

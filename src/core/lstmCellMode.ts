@@ -68,7 +68,7 @@ export interface CellModeStepResult {
   readonly predictions: readonly Float64Array[]; // u_t = ĝ(s_{t-1})
   readonly tdErrors: readonly Float64Array[] | null; // δ_{t-1} (and δ_T appended at the final step, see below)
   readonly finalTdErrors: readonly Float64Array[] | null; // δ_T at the final step
-  /** Synthetic part of the learning signal on h_{t-1}: β u_t D_t (null at t = 1). */
+  /** Synthetic part of the learning signal on h_{t-1}: (β/c) u_t D_t, c the target scale (null at t = 1). */
   readonly syntheticSignals: readonly Float64Array[] | null;
   readonly synthUpdate: Float64Array | null;
   readonly loss: number;
