@@ -107,6 +107,44 @@ describe('verify on the oracle’s own output', () => {
   });
 });
 
+describe("traces at the authors' target scale (targetScale c)", () => {
+  // An implementation following the authors' code trains its synthesiser on gradients of the batch-mean loss,
+  // c = 1/B times the example's own. Its trace is derived here from the per-example trace of θ₁ by algebra (a linear
+  // synthesiser predicting c × the gradient is θ_c = c θ₁): ĝ, the λ-targets, the TD errors and every synthesiser
+  // update are c times those of θ₁, and everything else (states, G_t, losses, network gradients) is unchanged.
+  const SCALED = new Set(['syntheticGradients', 'lambdaTargets', 'tdErrors', 'synthesiserUpdate', 'forwardViewUpdate', 'synthesiserUpdatePerStep']);
+  const scaleJson = (v: Json, c: number): Json =>
+    typeof v === 'number' ? v * c : Array.isArray(v) ? v.map((x) => scaleJson(x, c)) : Object.fromEntries(Object.entries(v as Record<string, Json>).map(([k, x]) => [k, scaleJson(x, c)]));
+  const authorsTrace = (name: string): { trace: Record<string, Json>; c: number } => {
+    const t = traceOf(name);
+    const batch = t['batch'] as Record<string, Json> & { examples: Json[] };
+    const c = 1 / batch.examples.length;
+    batch['synthesiser'] = scaleJson(batch['synthesiser']!, c);
+    const computed = t['computed'] as Record<string, Json>;
+    for (const q of Object.keys(computed)) if (SCALED.has(q)) computed[q] = scaleJson(computed[q]!, c);
+    return { trace: t, c };
+  };
+
+  it.each([BATCH, BATCH_LSTM])('%s: passes when it declares targetScale 1/B, and its synthetic quantities fail without it', (name) => {
+    const { trace, c } = authorsTrace(name);
+    expect(c).toBeLessThan(1);
+    const r = verifyTrace({ ...trace, targetScale: c });
+    expect(r.failed).toEqual([]);
+    expect(r.targetScale).toBe(c);
+    const plain = verifyTrace(trace);
+    expect(plain.pass).toBe(false);
+    // ĝ is computed from θ as given, so it matches at any declared scale; what depends on c does not.
+    expect(plain.failed).toEqual(expect.arrayContaining(['lambdaTargets', 'tdErrors', 'synthesiserUpdate', 'sgGradients']));
+    expect(plain.failed).not.toContain('states');
+    expect(plain.failed).not.toContain('syntheticGradients');
+  });
+
+  it('a target scale that is not a positive number is an input error naming targetScale', () => {
+    const { trace } = authorsTrace(BATCH);
+    for (const bad of [0, -0.5, '0.1'] as Json[]) expect(() => verifyTrace({ ...trace, targetScale: bad })).toThrow(/targetScale/);
+  });
+});
+
 describe('a single perturbed number', () => {
   const traces = [RNN_ID, RNN_TANH, LSTM, BATCH, BATCH_LSTM].map((n) => ({ name: n, trace: traceOf(n), batch: n.startsWith('batch') }));
 

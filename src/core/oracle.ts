@@ -177,17 +177,22 @@ const rows = (vs: readonly Float64Array[]): number[][] => vs.map((x) => Array.fr
 const paramsJson = (p: Params, names: readonly string[]): Record<string, number[][] | number[]> =>
   Object.fromEntries(names.map((k) => [k, p[k]!.shape.length === 2 ? toRows(p[k]!) : Array.from(p[k]!.data)]));
 
-/** Every quantity of the contract for one parsed case. */
-export const oracleParsed = (pc: ParsedCase): OracleResult => {
+/**
+ * Every quantity of the contract for one parsed case. `targetScale` c (default 1, the contract's) is BP(λ)'s
+ * target scale: the λ-targets, TD errors and synthesiser updates are those of a synthesiser predicting c × the
+ * future gradient, and sgGradients uses the learning signal l_t + ĝ_t / c (used by `verify` for traces written at
+ * the authors' batch-mean scale; the oracle command always uses 1).
+ */
+export const oracleParsed = (pc: ParsedCase, targetScale = 1): OracleResult => {
   const { model, params, theta, sequence, gamma, lambda } = pc;
   const S = model.cell.stateSize;
   const synth = linearSynthesiser(S, S);
   const traj = trajectory(model, params, sequence);
   const bptt = backprop(model, params, traj);
   const preds = predictions(synth, theta, traj);
-  const targets = lambdaTargets(traj, preds, gamma, lambda);
+  const targets = lambdaTargets(traj, preds, gamma, lambda, targetScale);
   const online = bpLambdaSequence(
-    { model, synth, params, theta, options: { gamma, lambda, beta: 1, synthClip: Infinity } },
+    { model, synth, params, theta, options: { gamma, lambda, beta: 1, synthClip: Infinity, targetScale } },
     [sequence],
   );
   const tdErrors = online.steps.slice(1).map((s: BpLambdaStepResult) => s.tdErrors![0]!);

@@ -16,12 +16,12 @@ import type { Numeric } from './trace.js';
 export type ReferenceQuantities = Readonly<Record<QuantityName, Numeric>>;
 
 /** The per-step synthesiser updates δ_t E_t, t = 1..T−1, batch-mean over `examples` (one: that example's). */
-export const synthesiserUpdatePerStep = (examples: readonly ParsedCase[]): { W: number[][]; b: number[] }[] => {
+export const synthesiserUpdatePerStep = (examples: readonly ParsedCase[], targetScale = 1): { W: number[][]; b: number[] }[] => {
   const { model, params, theta, gamma, lambda } = examples[0]!;
   const S = model.cell.stateSize;
   const synth = linearSynthesiser(S, S);
   const { steps } = bpLambdaSequence(
-    { model, synth, params, theta, options: { gamma, lambda, beta: 1, synthClip: Infinity } },
+    { model, synth, params, theta, options: { gamma, lambda, beta: 1, synthClip: Infinity, targetScale } },
     examples.map((e) => e.sequence),
   );
   return steps.slice(1).map((s) => {
@@ -41,10 +41,10 @@ export const meanNumeric = (xs: readonly Numeric[]): Numeric => {
 const PER_STEP = ['states', 'futureGradients', 'syntheticGradients', 'lambdaTargets', 'tdErrors'] as const;
 const SUMMED = ['loss', 'synthesiserUpdate', 'forwardViewUpdate', 'bpttGradients', 'sgGradients'] as const;
 
-/** Every quantity for a single case (`mode: 'case'`) or a batch. */
-export const referenceQuantities = (examples: readonly ParsedCase[], mode: 'case' | 'batch'): ReferenceQuantities => {
-  const results: OracleResult[] = examples.map(oracleParsed);
-  const perStepUpdates = synthesiserUpdatePerStep(examples);
+/** Every quantity for a single case (`mode: 'case'`) or a batch, at the target scale c (default 1). */
+export const referenceQuantities = (examples: readonly ParsedCase[], mode: 'case' | 'batch', targetScale = 1): ReferenceQuantities => {
+  const results: OracleResult[] = examples.map((e) => oracleParsed(e, targetScale));
+  const perStepUpdates = synthesiserUpdatePerStep(examples, targetScale);
   if (mode === 'case') {
     const r = results[0]!;
     const { format: _format, ...quantities } = r;

@@ -114,6 +114,14 @@ export const traceSchema = z
     precision: z.enum(PRECISIONS, { error: `one of ${PRECISIONS.map((p) => `"${p}"`).join(', ')}` }),
     case: traceCaseSchema.optional().meta({ description: 'one sequence, a bplambda-case/1 object (exactly one of case and batch)' }),
     batch: traceBatchSchema.optional().meta({ description: 'a batch of sequences sharing the network (exactly one of case and batch)' }),
+    targetScale: z
+      .number()
+      .positive({ error: 'a finite number > 0' })
+      .optional()
+      .meta({
+        description:
+          'c, the scale of the synthesiser’s outputs: it predicts c × the example’s own future gradient, and sgGradients uses the learning signal l_t + ĝ_t / c. Default 1; the authors’ code has 1/B for a batch of B (its output derivatives carry the batch mean’s 1/B)',
+      }),
     computed: computedSchema,
   })
   .meta({

@@ -33,6 +33,8 @@ export interface ParsedTrace {
   readonly B: number;
   /** The quantities the trace provides, non-finite strings turned into numbers, in contract layout. */
   readonly computed: Partial<Record<QuantityName, Numeric>>;
+  /** The synthesiser's target scale c (1 when the trace does not say). */
+  readonly targetScale: number;
 }
 
 /** Re-root a parseCase error at `prefix` (and, for a batch example's own fields, at `batch.examples[b]`). */
@@ -195,6 +197,7 @@ export const parseTrace = (input: unknown): ParsedTrace => {
     S,
     B,
     computed: checkComputed(doc.computed, mode, T, S, B, first),
+    targetScale: doc.targetScale ?? 1,
   };
 };
 

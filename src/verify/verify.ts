@@ -33,6 +33,8 @@ export interface VerifyReport {
   readonly B: number;
   readonly gamma: number;
   readonly lambda: number;
+  /** The synthesiser's target scale c the trace declared (1 by default). */
+  readonly targetScale: number;
   readonly tolerance: Tolerance & { readonly source: { readonly rtol: 'default' | 'option'; readonly atol: 'default' | 'option' } };
   /** One entry per provided quantity, in the order of QUANTITIES. */
   readonly quantities: readonly QuantityReport[];
@@ -65,7 +67,7 @@ export const verifyParsed = (trace: ParsedTrace, options: VerifyOptions = {}): V
   const atol = checkTolerance('--atol', options.atol);
   const def = defaultTolerance(trace.precision, trace.T);
   const tol = { rtol: rtol ?? def.rtol, atol: atol ?? def.atol };
-  const reference = referenceQuantities(trace.examples, trace.mode);
+  const reference = referenceQuantities(trace.examples, trace.mode, trace.targetScale);
   const quantities: QuantityReport[] = [];
   for (const q of QUANTITIES) {
     const actual = trace.computed[q];
@@ -88,6 +90,7 @@ export const verifyParsed = (trace: ParsedTrace, options: VerifyOptions = {}): V
     B: trace.B,
     gamma: first.gamma,
     lambda: first.lambda,
+    targetScale: trace.targetScale,
     tolerance: { ...tol, source: { rtol: rtol === undefined ? 'default' : 'option', atol: atol === undefined ? 'default' : 'option' } },
     quantities,
     failed: quantities.filter((r) => !r.pass).map((r) => r.quantity),
@@ -111,7 +114,7 @@ export const formatVerifyReport = (name: string, r: VerifyReport): string => {
   const lines: string[] = [];
   lines.push(`bplambda verify: ${name}`);
   const what = r.mode === 'batch' ? `batch of B = ${r.B}` : 'case';
-  lines.push(`  ${what}: ${r.cell}, T = ${r.T}, S = ${r.S}, γ = ${r.gamma}, λ = ${r.lambda}; precision ${r.precision}${r.producer === null ? '' : `; producer: ${r.producer}`}`);
+  lines.push(`  ${what}: ${r.cell}, T = ${r.T}, S = ${r.S}, γ = ${r.gamma}, λ = ${r.lambda}${r.targetScale === 1 ? '' : `, target scale c = ${r.targetScale}`}; precision ${r.precision}${r.producer === null ? '' : `; producer: ${r.producer}`}`);
   const src = r.tolerance.source.rtol === 'default' && r.tolerance.source.atol === 'default' ? `defaults for ${r.precision}, T = ${r.T}` : 'from options';
   lines.push(`  pass when |actual − reference| ≤ atol·scale + rtol·|reference|, scale = max(1, largest |reference| of the quantity)`);
   lines.push(`  rtol = ${fmt(r.tolerance.rtol)}, atol = ${fmt(r.tolerance.atol)} (${src})`);
