@@ -189,6 +189,9 @@ version of bplambda writes the same bytes.
 - **Batches.** A \`batch\` trace shares cell, params, synthesiser, γ, λ across \`examples\`; per-step quantities
   get a leading example axis (B×T×S, B×(T−1)×S); loss, updates, per-step updates and gradients are **means over
   the examples**.
+- **Scale of ĝ.** The synthesiser predicts each example's own gradient (target scale 1). An implementation that,
+  like the authors' code, predicts gradients of the batch-mean loss (1/B as large) adds \`"targetScale": 1/B\` to
+  its trace: \`bplambda verify\` then compares at that scale.
 - **Numbers.** float64, shortest round-trip decimal form. Case inputs are rounded to 4 decimals.
 
 ## Cases
