@@ -40,6 +40,8 @@ export interface NStepSgResult extends GradientResult {
   readonly boundaries: readonly number[];
   readonly targets: readonly Float64Array[];
   readonly predictions: readonly Float64Array[];
+  /** dL/ds_t as the chunked backpropagation delivers it to every state (with the injected (β/c) ĝ), t = 1..T. */
+  readonly stateGrads: readonly Float64Array[];
 }
 
 /**
@@ -65,7 +67,7 @@ export const nStepSg = (
     const g = preds.get(k);
     return g === undefined ? null : vscale(g, options.beta / c);
   });
-  const { grads } = backprop(model, params, traj, { cut, injections });
+  const { grads, stateGrads } = backprop(model, params, traj, { cut, injections });
   const authors = options.target === 'authors';
   // The window's gradient in the example's own units (bootstrap ĝ/c, or the injected (β/c) ĝ), then × c.
   const targets = boundaries.map((b, i) => {
@@ -73,8 +75,8 @@ export const nStepSg = (
     const g = preds.get(end);
     const target = authors
       ? windowTarget(traj, b, end, g === undefined ? null : vscale(g, options.beta / c), 1)
-      : windowTarget(traj, b, end, g === undefined ? null : c === 1 ? g : vscale(g, 1 / c), options.gamma);
-    return c === 1 ? target : vscale(target, c);
+      : windowTarget(traj, b, end, g === undefined ? null : vscale(g, 1 / c), options.gamma);
+    return vscale(target, c);
   });
   let synthUpdate = vzeros(paramCount(synth.paramShapes));
   boundaries.forEach((b, i) => {
@@ -89,6 +91,7 @@ export const nStepSg = (
     boundaries,
     targets,
     predictions: boundaries.map((b) => preds.get(b)!),
+    stateGrads,
   };
 };
 

@@ -2,19 +2,20 @@
  * Gradient alignment (spec §11): per time step t = 1..T, the cosine between the learning signal a method
  * delivers to h_t and BPTT's dL/dh_t under the same weights, averaged over the batch.
  *
- * - BP(λ), full-state mode: l_t + β ĝ_t (ĝ_T = 0), so with a loss only at the last step it is ĝ_t for t < T.
- * - BP(λ), LSTM cell mode: ε_t + β u_{t+1} D_{t+1} on h_t (ε_T at the end).
+ * - BP(λ), full-state mode: l_t + (β/c) ĝ_t (ĝ_T = 0, c the target scale), so with a loss only at the last step it
+ *   is proportional to ĝ_t for t < T.
+ * - BP(λ), LSTM cell mode: ε_t + (β/c) u_{t+1} D_{t+1} on h_t (ε_T at the end).
  * - n-step SG: the gradient the chunked backpropagation delivers to each state, with (β/c) ĝ injected at the end of
- *   every chunk but the last (the same computation as `nStepSg` in core; c the target scale).
+ *   every chunk but the last (core `nStepSg`'s state gradients; c the target scale).
  * - truncated BPTT: the gradient within each chunk;  BPTT: dL/dh_t itself (cosine 1);  online: l_t.
  * A zero signal has cosine 0 (so the online rule scores 0 wherever the immediate loss is zero).
  */
+import { nStepSg } from '../core/baselines.js';
 import { backprop, bptt, chunking, trajectory } from '../core/bptt.js';
 import type { LearnerConfig, LearnerState } from '../core/learner.js';
 import { synthesiserFor } from '../core/learner.js';
-import { targetScaleOf } from '../core/bplambda.js';
 import type { Batch, Sequence } from '../core/model.js';
-import { cosine, vscale } from '../core/tensor.js';
+import { cosine } from '../core/tensor.js';
 import { cellModeSequence, fullModeSequence } from './engine.js';
 
 /** The learning signal on h_t (size H) of every step of one sequence. */
@@ -28,17 +29,8 @@ export const learningSignals = (config: LearnerConfig, state: LearnerState, seq:
       const f = method.mode === 'cell' ? cellModeSequence : fullModeSequence;
       return [...f(model, synth, params, state.theta!, seq, method, false).signals];
     }
-    case 'sg': {
-      const synth = synthesiserFor(model, method)!;
-      const traj = trajectory(model, params, seq);
-      const T = traj.records.length;
-      const { cut, ends } = chunking(T, method.n, method.align);
-      const boundaries = new Set(ends.slice(0, -1));
-      const injections = traj.records.map((r, k) =>
-        boundaries.has(k) ? vscale(synth.predict(state.theta!, r.step.state, k + 1), method.beta / targetScaleOf(method)) : null,
-      );
-      return backprop(model, params, traj, { cut, injections }).stateGrads.map((g) => g.slice(0, H));
-    }
+    case 'sg':
+      return nStepSg(model, synthesiserFor(model, method)!, params, state.theta!, seq, method).stateGrads.map((g) => g.slice(0, H));
     case 'tbptt': {
       const traj = trajectory(model, params, seq);
       const { cut } = chunking(traj.records.length, method.n, method.align);
