@@ -168,7 +168,7 @@ export const bpLambdaStep = (
     let td: Float64Array | null = null;
     let contribution: Float64Array | null = null;
     if (ex.prediction !== null && ex.trace !== null) {
-      td = vsub(vecmat(vaxpy(c === 1 ? rec.immediate : vscale(rec.immediate, c), gamma, prediction), J), ex.prediction);
+      td = vsub(vecmat(vaxpy(vscale(rec.immediate, c), gamma, prediction), J), ex.prediction);
       contribution = vecmat(td, ex.trace);
     }
     // E_t = γλ J_t E_{t-1} + ∇θ ĝ_t  (not needed after the final step)

@@ -160,8 +160,7 @@ export const lambdaTargets = (
   for (let k = T - 2; k >= 0; k--) {
     const gNext = k + 1 <= T - 2 ? predictions[k + 1]! : vzeros(S); // ĝ_{t+1}, zero at t+1 = T
     const mix = vadd(vscale(gNext, 1 - lambda), vscale(next, lambda));
-    const l = traj.records[k + 1]!.immediate;
-    next = vecmat(vaxpy(scale === 1 ? l : vscale(l, scale), gamma, mix), traj.jacobians[k + 1]!);
+    next = vecmat(vaxpy(vscale(traj.records[k + 1]!.immediate, scale), gamma, mix), traj.jacobians[k + 1]!);
     out[k] = next;
   }
   return out;

@@ -113,10 +113,8 @@ export const cellToCellJacobian = (params: Params, h: number, step: CellStep, ps
 };
 
 /** c m_t = c ε_t ⊙ ψ_t, the immediate c-space gradient at the target scale c. */
-const cMass = (model: Model, rec: StepRecord, scale: number): Float64Array => {
-  const m = vmul(rec.immediate.subarray(0, H(model)), lstmParts(H(model), rec.step).psi);
-  return scale === 1 ? m : vscale(m, scale);
-};
+const cMass = (model: Model, rec: StepRecord, scale: number): Float64Array =>
+  vscale(vmul(rec.immediate.subarray(0, H(model)), lstmParts(H(model), rec.step).psi), scale);
 
 export const cellModeStep = (ctx: CellModeContext, state: CellModeState, input: StepInput): [CellModeStepResult, CellModeState] => {
   const { model, synth, params, theta, options } = ctx;

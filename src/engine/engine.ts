@@ -548,7 +548,7 @@ class Runner<A extends DeviceArray> {
       this.cellGrad(k, signal, mean, 'mean');
       this.readoutGrad(k, mean, 'mean');
       if (step || final) {
-        if (!online) this.forwardViewFull(B, T, synthAcc);
+        if (!online) this.forwardViewFull(B, T, c, synthAcc);
         this.applyPoint(apply, mean, synthAcc, this.stepLosses(lossFrom, k, B));
         lossFrom = k + 1;
       }
@@ -556,13 +556,12 @@ class Runner<A extends DeviceArray> {
   }
 
   /**
-   * The forward view of full-state BP(λ): λ-targets G^λ_t = (l_{t+1} + γ[(1−λ)ĝ_{t+1} + λG^λ_{t+1}]) J_{t+1}
+   * The forward view of full-state BP(λ): λ-targets G^λ_t = (c l_{t+1} + γ[(1−λ)ĝ_{t+1} + λG^λ_{t+1}]) J_{t+1}
    * (G^λ_T = 0, ĝ_T = 0) and Σ_t mean_b (G^λ_t − ĝ_t) ⊗ [s_t; 1] into the synthesiser accumulator.
    */
-  private forwardViewFull(B: number, T: number, synthAcc: A): void {
+  private forwardViewFull(B: number, T: number, c: number, synthAcc: A): void {
     const be = this.backend;
     const { gamma, lambda } = this.bp;
-    const c = targetScaleOf(this.bp);
     const S = this.S;
     const next = this.buf.zeroed('fvNext', [B, S]);
     const mix = this.buf.get('fvMix', [B, S]);

@@ -62,13 +62,14 @@ export const modelFor = (c: RunConfig): Model => {
 };
 
 /**
- * BP(λ)'s target scale c for a run (core `BpLambdaOptions.targetScale`): 1 for 'example'; 1/B for 'batch', or
- * 1/(B·O) with the per-bit copy-repeat loss, whose authors' derivative is (σ(y) − target)/(B·O) (spec §8.2). A
- * configuration written before the option existed has none and ran with 1.
+ * The synthesiser's target scale c for a run (core `BpLambdaOptions.targetScale`): 1 for 'example'; 1/B for
+ * 'batch', or 1/(B·O) with the per-bit loss of copy-repeat (bce), whose authors' derivative is
+ * (σ(y) − target)/(B·O) (spec §8.2). A configuration written before the option existed has none and ran with 1.
  */
-export const targetScaleFor = (c: Pick<RunConfig, 'targetScale' | 'batchSize' | 'task' | 'bits'>): number => {
+export const targetScaleFor = (c: RunConfig): number => {
   if (c.targetScale !== 'batch') return 1;
-  return c.task === 'copy-repeat' ? 1 / (c.batchSize * copyRepeatOutputSize({ bits: c.bits, normRepeat: 10 })) : 1 / c.batchSize;
+  const model = modelFor(c);
+  return 1 / (c.batchSize * (model.loss === 'bce' ? model.outputSize : 1));
 };
 
 export const methodFor = (c: RunConfig): Method => {
@@ -190,7 +191,7 @@ const accumulate = (acc: Params, p: Params): void => {
 
 /**
  * The LSTM cell mode on one sequence through its forward view (core `cellModeTargets`, with the linear
- * synthesiser's update written out) and e-prop with the learning signal ε_t + β u_{t+1} D_{t+1} (ε_T at the end).
+ * synthesiser's update written out) and e-prop with the learning signal ε_t + (β/c) u_{t+1} D_{t+1} (ε_T at the end).
  */
 export const cellModeSequence = (
   model: Model,
@@ -204,8 +205,8 @@ export const cellModeSequence = (
   const records = forward(model, params, seq);
   const H = model.cell.hiddenSize;
   const T = records.length;
-  // Targets, predictions and D_{k+1} = ∂c_{k+1}/∂h_k (0-based k), the last also needed by the learning signals.
   const c = targetScaleOf(o);
+  // Targets, predictions and D_{k+1} = ∂c_{k+1}/∂h_k (0-based k), the last also needed by the learning signals.
   const { inputs, predictions: u, targets, D } = cellModeTargets({ model, synth, params, theta }, records, o.gamma, o.lambda, c);
   const errors = targets.map((g, k) => vsub(g, u[k]!));
   const synthUpdate = synth.type === 'linear' ? linearSynthUpdate(synth, errors, inputs) : regressionUpdate(synth, theta, inputs, errors);
