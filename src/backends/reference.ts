@@ -7,7 +7,7 @@
  * as the core's `matvec`, `vecmat`, `matmul`, `meanParams` and `meanVec` do.
  */
 import type { NdArray } from 'ndarray';
-import { lossAndGrad } from '../core/model.js';
+import { type LossKind, lossAndGrad } from '../core/model.js';
 import { activationFns } from '../core/rnn.js';
 import {
   type Backend,
@@ -429,7 +429,7 @@ export class ReferenceBackend implements Backend<A> {
   }
 
   // -- loss ----------------------------------------------------------------------------------------------------
-  lossGrad(kind: 'mse' | 'xent', yHat: A, y: A, mask: A, loss: A, dy: A): void {
+  lossGrad(kind: LossKind, yHat: A, y: A, mask: A, loss: A, dy: A): void {
     const [B, O] = yHat.shape as [number, number];
     const yh = this.d('lossGrad', yHat);
     const ys = this.d('lossGrad', y, [B, O]);

@@ -668,29 +668,48 @@ export class CpuBackend implements Backend<A> {
         ds.fill(0, o, o + O);
         continue;
       }
-      if (kind === 'mse') {
-        let l = 0;
-        for (let k = 0; k < O; k++) {
-          const d = yh[o + k]! - ys[o + k]!;
-          ds[o + k] = d;
-          l += d * d;
+      switch (kind) {
+        case 'mse': {
+          let l = 0;
+          for (let k = 0; k < O; k++) {
+            const d = yh[o + k]! - ys[o + k]!;
+            ds[o + k] = d;
+            l += d * d;
+          }
+          ls[b] = 0.5 * l;
+          break;
         }
-        ls[b] = 0.5 * l;
-        continue;
+        case 'bce': {
+          // Stable form max(z, 0) − z y + log(1 + e^{−|z|}); gradient σ(z) − y (the core's lossAndGrad).
+          let l = 0;
+          for (let k = 0; k < O; k++) {
+            const z = yh[o + k]!;
+            const y = ys[o + k]!;
+            l += Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z)));
+            ds[o + k] = 1 / (1 + Math.exp(-z)) - y;
+          }
+          ls[b] = l;
+          break;
+        }
+        case 'xent': {
+          let m = -Infinity;
+          for (let k = 0; k < O; k++) m = Math.max(m, yh[o + k]!);
+          let se = 0;
+          for (let k = 0; k < O; k++) se += Math.exp(yh[o + k]! - m);
+          const lse = m + Math.log(se);
+          let l = 0;
+          let ysum = 0;
+          for (let k = 0; k < O; k++) {
+            l -= ys[o + k]! * (yh[o + k]! - lse);
+            ysum += ys[o + k]!;
+          }
+          ls[b] = l;
+          for (let k = 0; k < O; k++) ds[o + k] = ysum * (Math.exp(yh[o + k]! - m) / se) - ys[o + k]!;
+          break;
+        }
+        default:
+          throw new BackendArrayError('lossGrad', `unknown loss ${String(kind satisfies never)}`);
       }
-      let m = -Infinity;
-      for (let k = 0; k < O; k++) m = Math.max(m, yh[o + k]!);
-      let se = 0;
-      for (let k = 0; k < O; k++) se += Math.exp(yh[o + k]! - m);
-      const lse = m + Math.log(se);
-      let l = 0;
-      let ysum = 0;
-      for (let k = 0; k < O; k++) {
-        l -= ys[o + k]! * (yh[o + k]! - lse);
-        ysum += ys[o + k]!;
-      }
-      ls[b] = l;
-      for (let k = 0; k < O; k++) ds[o + k] = ysum * (Math.exp(yh[o + k]! - m) / se) - ys[o + k]!;
     }
   }
 
