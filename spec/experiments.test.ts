@@ -345,6 +345,21 @@ describe('backends in runs', () => {
       b.forEach((x, i) => expect(Math.abs(x - a[i]!)).toBeLessThan(tol));
     });
   }
+  // Copy-repeat trains the per-bit binary cross-entropy (bce): every backend must train that loss, not another.
+  // float64 reorders sums only (1e-9 relative); float32 rounds every op to 2⁻²⁴ and Adam normalises away the
+  // scale of the gradients, so 12 batches keep the loss within 2¹⁰ unit roundoffs, ≈ 6e-5 relative.
+  for (const [backend, tol] of [
+    ['cpu-f64', 1e-9],
+    ['cpu-f32', 2 ** 10 * 2 ** -24],
+  ] as const) {
+    it(`a copy-repeat (bce) run on ${backend} gives the reference's losses`, () => {
+      const losses = (b: 'reference' | typeof backend) => runExperiment(buildConfig('copy-repeat', 'smoke', { backend: b })).rows.map((r) => r['loss'] as number);
+      const ref = losses('reference');
+      const other = losses(backend);
+      expect(other.length).toBe(ref.length);
+      other.forEach((x, i) => expect(Math.abs(x - ref[i]!) / ref[i]!).toBeLessThan(tol));
+    });
+  }
 });
 
 describe('divergence', () => {

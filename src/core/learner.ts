@@ -33,13 +33,25 @@ export interface SynthesiserSpec {
   readonly hidden: readonly number[];
 }
 
+/** The training methods, one name each (the `kind` of a `Method`). */
+export const METHOD_KINDS = ['bp-lambda', 'sg', 'tbptt', 'bptt', 'online'] as const;
+export type MethodKind = (typeof METHOD_KINDS)[number];
+
+/** BP(λ)'s synthesiser modes: 'full' (ĝ on the whole state, exact) and 'cell' (the paper's LSTM dL/dc mode). */
+export const BP_LAMBDA_MODES = ['full', 'cell'] as const;
+export type BpLambdaMode = (typeof BP_LAMBDA_MODES)[number];
+
+/** When parameters change: 'sequence' (once per batch, the authors') or 'step' (after every time step). */
+export const SCHEDULES = ['sequence', 'step'] as const;
+export type Schedule = (typeof SCHEDULES)[number];
+
 export type Method =
   | ({
       readonly kind: 'bp-lambda';
       /** 'full': ĝ predicts the gradient on the whole state (exact); 'cell': the paper's LSTM dL/dc mode. */
-      readonly mode: 'full' | 'cell';
+      readonly mode: BpLambdaMode;
       /** 'sequence': one optimiser step per batch (the authors' default); 'step': one per time step. */
-      readonly schedule: 'sequence' | 'step';
+      readonly schedule: Schedule;
       readonly synthesiser: SynthesiserSpec;
     } & BpLambdaOptions)
   | {
@@ -56,6 +68,11 @@ export type Method =
   | { readonly kind: 'tbptt'; readonly n: number; readonly align: ChunkAlign }
   | { readonly kind: 'bptt' }
   | { readonly kind: 'online' };
+
+// Every Method kind is listed in METHOD_KINDS and nothing else is (a compile error otherwise).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const methodKindsComplete: Same<Method['kind'], MethodKind> = true;
+void methodKindsComplete;
 
 export interface LearnerConfig {
   readonly model: Model;
