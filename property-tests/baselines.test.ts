@@ -173,7 +173,7 @@ describe('BP(λ) network gradient with a live synthesiser', () => {
           const inject = new Map(
             chunks.slice(0, -1).map(([k]) => [k, p.synth.predict(p.theta, records[k]!.step.state, k + 1).map((v) => beta * v)] as const),
           );
-          expect(paramsErr(state.netGrad, chunkedFdGrad(p.model, p.params, p.sequence, chunks, inject))).toBeLessThan(FD_TOL);
+          expect(paramsErr(state.totals.netGrad, chunkedFdGrad(p.model, p.params, p.sequence, chunks, inject))).toBeLessThan(FD_TOL);
         }),
         fcParams(30),
       );
@@ -188,7 +188,7 @@ describe('BP(λ) network gradient with a live synthesiser', () => {
             [p.sequence],
           );
           const sg = nStepSg(p.model, p.synth, p.params, p.theta, p.sequence, { n: 1, gamma: p.gamma, beta });
-          expect(paramsErr(state.netGrad, sg.grads)).toBeLessThan(TOL);
+          expect(paramsErr(state.totals.netGrad, sg.grads)).toBeLessThan(TOL);
         }),
         fcParams(40),
       );
@@ -213,7 +213,7 @@ describe('n-step synthetic gradients (BPTT + SG)', () => {
             { model: p.model, synth: p.synth, params: p.params, theta: p.theta, options: { gamma: p.gamma, lambda: 0, beta, synthClip: Infinity } },
             [p.sequence],
           );
-          expect(scaledErr(state.synthUpdate, bp0)).toBeLessThan(TOL);
+          expect(scaledErr(state.totals.synthUpdate, bp0)).toBeLessThan(TOL);
         }),
         fcParams(40),
       );

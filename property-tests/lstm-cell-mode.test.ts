@@ -7,7 +7,7 @@
  * fixed: it depends on h_{t-1} and x_t only) and on the future through s_t. The synthesiser predicts
  * u_t = ĝ(s_{t-1}) ≈ Γ_t.
  *
- * Everything the tests compare against is computed here, independently of `lstmCellMode.ts`:
+ * Everything the tests compare against is computed here, independently of `cellMode.ts` and `modes.ts`:
  * - Γ_t from BPTT's state gradient: with dL/ds_t = [a_t; b_t] (h_t and c_t as separate state variables),
  *   Γ_t = a_t⊙ψ_t + b_t, checked against central finite differences that perturb c_t, recompute
  *   h_t = o_t⊙tanh(c_t') with the step's o_t, and rerun the rest of the sequence;
@@ -16,7 +16,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bptt } from '../src/core/bptt.js';
-import { cellModeForwardView, cellModeSequence } from '../src/core/lstmCellMode.js';
+import { type BpLambdaContext, bpLambdaSequence } from '../src/core/bplambda.js';
+import { cellModeForwardView } from '../src/core/cellMode.js';
 import { type Model, type Sequence, forward, lossAndGrad, readout, sequenceLoss } from '../src/core/model.js';
 import { linearSynthesiser, mlpSynthesiser, tabularSynthesiser, type Synthesiser } from '../src/core/synthesiser.js';
 import { type Params, type Tensor, paramCount, vnorm, vsub } from '../src/core/tensor.js';
@@ -33,6 +34,9 @@ const EXACT_TOL = 1e-10;
 // (spec §6.3 reports ~0.13 against gradients ~0.1); 1e-6 relative is far above rounding (1e-15) and far below
 // the effect, so it separates "exact" from "approximate" without depending on the size of the effect.
 const APPROX_MIN = 1e-6;
+
+/** BP(λ) in the cell mode over a batch (the one BP(λ) step with the cell mode's adapter). */
+const cellModeSequence = (ctx: Omit<BpLambdaContext, 'mode'>, batch: readonly Sequence[]) => bpLambdaSequence({ ...ctx, mode: 'cell' }, batch);
 
 const lstmArb = (maxT = 6, maxH = 3) => problemArb({ cell: 'lstm', maxT, maxH });
 
@@ -191,7 +195,7 @@ const maxAbs = (vs: readonly (Float64Array | null)[]): number =>
   vs.reduce((a, v) => (v === null ? a : Math.max(a, ...Array.from(v, Math.abs))), 0);
 
 const allTdErrors = (steps: ReturnType<typeof cellModeSequence>['steps']): Float64Array[] =>
-  steps.flatMap((s) => [...(s.tdErrors ?? []), ...(s.finalTdErrors ?? [])]);
+  steps.flatMap((s) => [...(s.tdErrors ?? []), ...(s.terminalTdErrors ?? [])]);
 
 const GRAD_NAMES = ['W_ih', 'W_hh', 'b', 'W_out', 'b_out'] as const;
 
@@ -241,10 +245,10 @@ describe('LSTM cell mode with an oracle synthesiser (I10)', () => {
         expect(maxAbs(tds)).toBeLessThan(EXACT_TOL * Math.max(1, maxAbs(G)));
         const ref = bptt(p.model, p.params, p.sequence);
         for (const name of GRAD_NAMES) {
-          expect(relErr(run.state.netGrad[name]!.data, ref.grads[name]!.data), name).toBeLessThan(EXACT_TOL);
+          expect(relErr(run.state.totals.netGrad[name]!.data, ref.grads[name]!.data), name).toBeLessThan(EXACT_TOL);
         }
         // The synthesiser is at its fixed point: nothing to learn.
-        expect(maxAbs([run.state.synthUpdate])).toBeLessThan(EXACT_TOL * Math.max(1, maxAbs(G)));
+        expect(maxAbs([run.state.totals.synthUpdate])).toBeLessThan(EXACT_TOL * Math.max(1, maxAbs(G)));
       }),
       fcParams(40),
     );
@@ -265,7 +269,7 @@ describe('LSTM cell mode with an oracle synthesiser (I10)', () => {
         const options = { gamma: 1, lambda: p.lambda, beta: 1, synthClip: Infinity };
         const run = cellModeSequence({ model: p.model, synth, params: p.params, theta, options }, [p.sequence]);
         const ref = bptt(p.model, p.params, p.sequence);
-        const gradGap = relDiff(run.state.netGrad, ref.grads);
+        const gradGap = relDiff(run.state.totals.netGrad, ref.grads);
         const tdGap = maxAbs(allTdErrors(run.steps)) / Math.max(1e-300, maxAbs(G));
         cases++;
         if (gradGap > APPROX_MIN && tdGap > APPROX_MIN) biased++;
@@ -292,7 +296,7 @@ describe('LSTM cell mode: backward view equals forward view (T1 in c-space)', ()
         const records = forward(p.model, p.params, p.sequence);
         const fwd = cellModeForwardView({ model: p.model, synth, params: p.params, theta }, records, p.gamma, p.lambda);
         const scale = Math.max(1, maxAbs([fwd.update]));
-        expect(maxAbs([vsub(back.state.synthUpdate, fwd.update)])).toBeLessThan(EXACT_TOL * scale);
+        expect(maxAbs([vsub(back.state.totals.synthUpdate, fwd.update)])).toBeLessThan(EXACT_TOL * scale);
         // Both views see the same predictions u_t = ĝ(s_{t-1}).
         back.steps.forEach((s, k) => expect(relErr(s.predictions[0]!, fwd.predictions[k]!)).toBeLessThan(EXACT_TOL));
         // And the forward view's targets are the λ-targets written out in this file.
@@ -357,20 +361,20 @@ describe('LSTM cell mode: batch independence (I13)', () => {
         const B = batch.length;
         const meanOf = (vs: readonly Float64Array[]) =>
           vs.reduce((a, v) => a.map((x, i) => x + v[i]! / B), new Float64Array(vs[0]!.length));
-        expect(relErr(all.state.synthUpdate, meanOf(singles.map((s) => s.state.synthUpdate)))).toBeLessThan(EXACT_TOL);
+        expect(relErr(all.state.totals.synthUpdate, meanOf(singles.map((s) => s.state.totals.synthUpdate)))).toBeLessThan(EXACT_TOL);
         for (const name of GRAD_NAMES) {
-          const mean = meanOf(singles.map((s) => s.state.netGrad[name]!.data));
-          expect(relErr(all.state.netGrad[name]!.data, mean), name).toBeLessThan(EXACT_TOL);
+          const mean = meanOf(singles.map((s) => s.state.totals.netGrad[name]!.data));
+          expect(relErr(all.state.totals.netGrad[name]!.data, mean), name).toBeLessThan(EXACT_TOL);
         }
-        const meanLoss = singles.reduce((a, s) => a + s.state.loss / B, 0);
-        expect(Math.abs(all.state.loss - meanLoss)).toBeLessThan(EXACT_TOL * Math.max(1, meanLoss));
+        const meanLoss = singles.reduce((a, s) => a + s.state.totals.loss / B, 0);
+        expect(Math.abs(all.state.totals.loss - meanLoss)).toBeLessThan(EXACT_TOL * Math.max(1, meanLoss));
         all.steps.forEach((step, k) => {
           batch.forEach((_, b) => {
             const one = singles[b]!.steps[k]!;
             expect(relErr(step.predictions[b]!, one.predictions[0]!)).toBeLessThan(EXACT_TOL);
             if (step.tdErrors !== null) expect(relErr(step.tdErrors[b]!, one.tdErrors![0]!)).toBeLessThan(EXACT_TOL);
-            if (step.finalTdErrors !== null)
-              expect(relErr(step.finalTdErrors[b]!, one.finalTdErrors![0]!)).toBeLessThan(EXACT_TOL);
+            if (step.terminalTdErrors !== null)
+              expect(relErr(step.terminalTdErrors[b]!, one.terminalTdErrors![0]!)).toBeLessThan(EXACT_TOL);
           });
         });
       }),

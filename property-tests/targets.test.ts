@@ -128,7 +128,7 @@ describe('λ = 0 is one-step bootstrapping (I5)', () => {
             }
             if (k < T - 1) {
               const jac = p.synth.paramJacobian(p.theta, traj.records[k]!.step.state, k + 1);
-              expect(scaledErr(next.examples[0]!.trace!.data, jac.data)).toBe(0); // E_t = ∇θĝ_t, no J·E term at all
+              expect(scaledErr(next.carry[0]!.trace!.data, jac.data)).toBe(0); // E_t = ∇θĝ_t, no J·E term at all
             }
             state = next;
           }
@@ -191,7 +191,7 @@ describe('oracle synthesiser (I6, I7)', () => {
             [p.sequence],
           );
           for (let k = 1; k < T; k++) expect(maxAbs(steps[k]!.tdErrors![0]!) / scale).toBeLessThan(TOL);
-          expect(maxAbs(state.synthUpdate) / scale).toBeLessThan(TOL);
+          expect(maxAbs(state.totals.synthUpdate) / scale).toBeLessThan(TOL);
         }),
         fcParams(40),
       );
@@ -211,8 +211,8 @@ describe('oracle synthesiser (I6, I7)', () => {
             [p.sequence],
           );
           const ref = bptt(p.model, p.params, p.sequence).grads;
-          expect(Object.keys(state.netGrad).sort()).toEqual(Object.keys(ref).sort());
-          expect(paramsErr(state.netGrad, ref)).toBeLessThan(TOL);
+          expect(Object.keys(state.totals.netGrad).sort()).toEqual(Object.keys(ref).sort());
+          expect(paramsErr(state.totals.netGrad, ref)).toBeLessThan(TOL);
         }),
         fcParams(40),
       );
@@ -237,7 +237,7 @@ describe('oracle synthesiser (I6, I7)', () => {
               },
               [p.sequence],
             );
-            expect(paramsErr(state.netGrad, truncatedBptt(p.model, p.params, p.sequence, 1).grads)).toBeLessThan(TOL);
+            expect(paramsErr(state.totals.netGrad, truncatedBptt(p.model, p.params, p.sequence, 1).grads)).toBeLessThan(TOL);
           },
         ),
         fcParams(40),

@@ -70,8 +70,8 @@ describe('BP(λ) backward view equals forward view (I1)', () => {
             const traj = trajectory(p.model, p.params, p.sequence);
             const preds = predictions(p.synth, p.theta, traj);
             const fwd = forwardViewUpdate(p.synth, p.theta, traj, lambdaTargets(traj, preds, p.gamma, p.lambda));
-            expect(state.synthUpdate.length).toBe(paramCount(p.synth.paramShapes));
-            expect(scaledErr(state.synthUpdate, fwd)).toBeLessThan(TOL);
+            expect(state.totals.synthUpdate.length).toBe(paramCount(p.synth.paramShapes));
+            expect(scaledErr(state.totals.synthUpdate, fwd)).toBeLessThan(TOL);
           }),
           fcParams(40),
         );
@@ -123,7 +123,7 @@ describe('BP(λ) prefix / interim equivalence at every horizon (I2)', () => {
             const targets = interimTargets(immediate, traj.jacobians, preds, p.gamma, p.lambda, h);
             const expected = new Float64Array(P);
             targets.forEach((G, k) => expected.set(axpy(expected, 1, rowTimes(axpy(G, -1, preds[k]!), jac[k]!))));
-            expect(scaledErr(after[h - 1]!.synthUpdate, expected)).toBeLessThan(TOL);
+            expect(scaledErr(after[h - 1]!.totals.synthUpdate, expected)).toBeLessThan(TOL);
           }
         }),
         fcParams(40),
@@ -153,13 +153,13 @@ describe('BP(λ) eligibility trace closed form (I8)', () => {
               // Math.pow(0, 0) = 1: the k = t term always has weight 1, also when γλ = 0.
               E = { shape: E.shape, data: axpy(E.data, gl ** (t - k), term.data) };
             }
-            const trace = after[t]!.examples[0]!.trace;
+            const trace = after[t]!.carry[0]!.trace;
             expect(trace).not.toBeNull();
             expect(trace!.shape).toEqual([S, P]);
             expect(scaledErr(trace!.data, E.data)).toBeLessThan(TOL);
           }
           // After the final step the learner has reset its per-example carry for the next sequence.
-          expect(after[T - 1]!.examples[0]!.trace).toBeNull();
+          expect(after[T - 1]!.carry[0]!.trace).toBeNull();
         }),
         fcParams(40),
       );
@@ -181,24 +181,24 @@ describe('BP(λ) batch independence (I13)', () => {
             const together = bpLambdaSequence(ctx, batch);
             const singles = batch.map((seq) => bpLambdaSequence(ctx, [seq]));
             const mean = (vs: Float64Array[]) => vs.reduce((a, v) => axpy(a, 1 / B, v), new Float64Array(vs[0]!.length));
-            expect(scaledErr(together.state.synthUpdate, mean(singles.map((r) => r.state.synthUpdate)))).toBeLessThan(TOL);
+            expect(scaledErr(together.state.totals.synthUpdate, mean(singles.map((r) => r.state.totals.synthUpdate)))).toBeLessThan(TOL);
             const meanGrad: Params = Object.fromEntries(
-              Object.entries(together.state.netGrad).map(([k, t]) => [
+              Object.entries(together.state.totals.netGrad).map(([k, t]) => [
                 k,
-                { shape: t.shape, data: mean(singles.map((r) => r.state.netGrad[k]!.data)) },
+                { shape: t.shape, data: mean(singles.map((r) => r.state.totals.netGrad[k]!.data)) },
               ]),
             );
-            expect(paramsErr(together.state.netGrad, meanGrad)).toBeLessThan(TOL);
-            expect(Math.abs(together.state.loss - singles.reduce((a, r) => a + r.state.loss, 0) / B)).toBeLessThan(
-              TOL * Math.max(1, together.state.loss),
+            expect(paramsErr(together.state.totals.netGrad, meanGrad)).toBeLessThan(TOL);
+            expect(Math.abs(together.state.totals.loss - singles.reduce((a, r) => a + r.state.totals.loss, 0) / B)).toBeLessThan(
+              TOL * Math.max(1, together.state.totals.loss),
             );
             // Per-example quantities are exactly those of the example's own run.
             together.steps.forEach((st, k) =>
               batch.forEach((_, b) => {
                 const single = singles[b]!.steps[k]!;
                 expect(scaledErr(st.states[b]!, single.states[0]!)).toBe(0);
-                expect(scaledErr(st.syntheticGradients[b]!, single.syntheticGradients[0]!)).toBe(0);
-                expect(scaledErr(st.learningSignals[b]!, single.learningSignals[0]!)).toBe(0);
+                expect(scaledErr(st.predictions[b]!, single.predictions[0]!)).toBe(0);
+                expect(scaledErr(st.learningSignals![b]!, single.learningSignals![0]!)).toBe(0);
                 if (k === 0) expect(st.tdErrors).toBeNull();
                 else expect(scaledErr(st.tdErrors![b]!, single.tdErrors![0]!)).toBe(0);
               }),
@@ -242,7 +242,7 @@ describe('bpLambdaStep purity', () => {
             state = next;
           }
           // The results are finite (a guard that the comparisons above are about real numbers).
-          expect(Number.isFinite(maxAbs(state.synthUpdate))).toBe(true);
+          expect(Number.isFinite(maxAbs(state.totals.synthUpdate))).toBe(true);
         },
       ),
       fcParams(30),

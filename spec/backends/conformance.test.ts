@@ -16,11 +16,12 @@ import { gpujsBackend } from '../../src/backends/gpu/index.js';
 import { referenceBackend } from '../../src/backends/reference.js';
 import { createTrainer } from '../../src/engine/engine.js';
 import { InvalidInputError } from '../../src/core/errors.js';
-import { BP_LAMBDA_MODES, METHOD_KINDS, SCHEDULES, type LearnerConfig, type Method, type MethodKind, learnerInit } from '../../src/core/learner.js';
+import { METHOD_KINDS, SCHEDULES, type LearnerConfig, type Method, type MethodKind, learnerInit } from '../../src/core/learner.js';
 import { lstmCell } from '../../src/core/lstm.js';
 import { LOSSES, type Batch, type LossKind, type Model } from '../../src/core/model.js';
 import { rngFromSeed } from '../../src/core/random.js';
 import { ACTIVATIONS, rnnCell } from '../../src/core/rnn.js';
+import { BP_LAMBDA_MODES } from '../../src/core/modes.js';
 import type { Params } from '../../src/core/tensor.js';
 import { boundRatio, down, maxAbs, randomData, startAll, up } from './support.js';
 

@@ -1,20 +1,25 @@
 /**
- * Accumulate BP(λ), full-state mode, as a pure step function.
+ * Accumulate BP(λ) as one pure step function, for every synthesiser mode (spec §4.1, §4.3, §6.3).
  *
- * At step t (1-indexed) the learner receives x_t (and y_t) and, per example:
- *   s_t = cell(s_{t-1}, x_t),  J_t = ∂s_t/∂s_{t-1},  l_t = ∂L_t/∂s_t
- *   ĝ_t = g(s_t; θ), or 0 at the final step (ĝ_T = 0)
- *   δ_{t-1} = (l_t + γ ĝ_t) J_t − ĝ_{t-1}                 (t ≥ 2; the TD error of the previous prediction)
- *   Δθ += mean_b δ_{t-1} E_{t-1}                           (optionally clipped per step and per tensor)
- *   E_t = γλ J_t E_{t-1} + ∇θ ĝ_t                         (E_0 = 0)
- *   network gradient += (l_t + β ĝ_t) ∂s_t/∂Ψ (immediate) + readout gradient
- * This is the authors' order of operations (spec §4.3) with the trace advanced as soon as J_t is known rather
- * than one step late; the numbers are identical. Nothing inside a call changes θ or Ψ: parameter updates are
- * the caller's (see `learner.ts` for the once-per-sequence and every-step schedules).
+ * At step t (1-indexed) the learner receives x_t (and y_t) and, per example, with the mode's adapter (`modes.ts`)
+ * saying what the synthesiser reads and predicts:
+ *   s_t = cell(s_{t-1}, x_t),  l_t = ∂L_t/∂s_t,  p_t = g(z_t; θ) (the mode's input z_t; 0 where it has none)
+ *   δ = target(p_t) − p_{t-1}      the TD error of the pending prediction (target: the mode's, at target scale c)
+ *   Δθ += clip(mean_b δ E_{t-1})   (the per-step clip of each tensor, optional)
+ *   E_t = γλ A_t E_{t-1} + ∇θ p_t  (A_t the mode's transition; E_0 = 0)
+ *   at the last step, if the mode has a terminal target y: Δθ += clip(mean_b (y − p_T) E_T)
+ *   network gradient += the mode's gradient for its learning signal (l_t + (β/c) ĝ_t in the full-state mode)
+ * In the full-state mode this is the authors' order of operations (spec §4.3) with the trace advanced as soon as
+ * J_t is known rather than one step late; the numbers are identical. Nothing inside a call changes θ or Ψ:
+ * parameter updates are the caller's (`learner.ts`: once per sequence or after every step).
+ *
+ * The state separates what carries over within a sequence (`carry`: per example s_t, the pending prediction,
+ * its trace and the mode's own carry) from the sums to apply (`totals`).
  */
 import { InvalidInputError } from './errors.js';
 import type { Batch, Model } from './model.js';
-import { checkBatch, modelShapes, readoutGrad, stepRecord } from './model.js';
+import { checkBatch, modelShapes, stepRecord } from './model.js';
+import { type BpLambdaMode, type ModeCarry, modeAdapter } from './modes.js';
 import type { Synthesiser } from './synthesiser.js';
 import {
   type Mat,
@@ -22,6 +27,7 @@ import {
   type Params,
   addParams,
   flattenParams,
+  mapParams,
   matmul,
   meanParams,
   paramCount,
@@ -35,9 +41,7 @@ import {
   vsub,
   vzeros,
   zerosParams,
-  mapParams,
-} from './tensor.js';
-
+} from './tensor.js'; 
 export interface BpLambdaOptions {
   /** Discount γ ∈ [0, 1]. */
   readonly gamma: number;
@@ -77,18 +81,20 @@ export interface BpLambdaContext {
   readonly params: Params; // Ψ (cell and readout)
   readonly theta: Params; // synthesiser parameters
   readonly options: BpLambdaOptions;
+  /** What the synthesiser predicts: 'full' (the default, exact) or 'cell' (the LSTM's dL/dc mode). */
+  readonly mode?: BpLambdaMode;
 }
 
-/** What the learner carries per example. */
+/** What carries over from step to step of a sequence, per example. */
 export interface ExampleCarry {
   readonly state: Float64Array; // s_t
-  readonly prediction: Float64Array | null; // ĝ_t (null before the first step)
-  readonly trace: Mat | null; // E_t (null before the first step and after the final one)
+  readonly prediction: Float64Array | null; // the pending prediction (null before the first one)
+  readonly trace: Mat | null; // its eligibility trace E
+  readonly mode: ModeCarry; // the mode's own carry
 }
 
-export interface BpLambdaState {
-  readonly t: number; // steps consumed
-  readonly examples: readonly ExampleCarry[];
+/** The sums of a BP(λ) run since they were last cleared (applied). */
+export interface BpLambdaTotals {
   /** Σ over steps of the (clipped) batch-mean δE: the direction to add to θ, flattened. */
   readonly synthUpdate: Float64Array;
   /** Σ over steps of the batch-mean network gradient (cell and readout). */
@@ -97,33 +103,56 @@ export interface BpLambdaState {
   readonly loss: number;
 }
 
+export interface BpLambdaState {
+  /** Steps consumed in the current sequence and the per-example carry. */
+  readonly t: number;
+  readonly carry: readonly ExampleCarry[];
+  readonly totals: BpLambdaTotals;
+}
+
 export interface StepInput {
   readonly inputs: readonly Float64Array[]; // x_t per example
   readonly targets: readonly (Float64Array | null)[]; // y_t per example (null: no loss)
-  readonly final: boolean; // t = T: no prediction, no bootstrap
+  readonly final: boolean; // t = T: the sequence ends here
 }
 
 export interface BpLambdaStepResult {
   readonly t: number;
   readonly states: readonly Float64Array[]; // s_t
-  readonly syntheticGradients: readonly Float64Array[]; // ĝ_t, at the target scale c (zero at the final step)
-  readonly tdErrors: readonly Float64Array[] | null; // δ_{t-1} (null at t = 1)
-  readonly learningSignals: readonly Float64Array[]; // l_t + (β/c) ĝ_t
-  readonly synthUpdate: Float64Array | null; // this step's batch-mean (clipped) δ_{t-1} E_{t-1}
+  /** This step's predictions at the target scale c: ĝ_t (zero at the final step) or, in the cell mode, u_t. */
+  readonly predictions: readonly Float64Array[];
+  /** TD errors of the pending predictions (δ_{t-1}; null when none was pending). */
+  readonly tdErrors: readonly Float64Array[] | null;
+  /** At the final step of the cell mode, δ_T = c m_T − u_T; null otherwise. */
+  readonly terminalTdErrors: readonly Float64Array[] | null;
+  /**
+   * The network's learning signal formed at this step: l_t + (β/c) ĝ_t on s_t (full state), or
+   * L_{t-1} = ε_{t-1} + (β/c) u_t D_t on h_{t-1} (cell mode; null at t = 1).
+   */
+  readonly learningSignals: readonly Float64Array[] | null;
+  /** This step's addition to the synthesiser update (null if none). */
+  readonly synthUpdate: Float64Array | null;
   readonly loss: number; // batch-mean L_t
 }
 
-export const bpLambdaInit = (ctx: Pick<BpLambdaContext, 'model' | 'synth'>, batchSize: number): BpLambdaState => ({
-  t: 0,
-  examples: Array.from({ length: batchSize }, () => ({
+const modeOf = (ctx: Pick<BpLambdaContext, 'mode'>): BpLambdaMode => ctx.mode ?? 'full';
+
+const freshCarry = (ctx: Pick<BpLambdaContext, 'model' | 'mode'>, batchSize: number): ExampleCarry[] =>
+  Array.from({ length: batchSize }, () => ({
     state: vzeros(ctx.model.cell.stateSize),
     prediction: null,
     trace: null,
-  })),
-  synthUpdate: vzeros(paramCount(ctx.synth.paramShapes)),
-  netGrad: zerosParams(modelShapes(ctx.model)),
-  loss: 0,
-});
+    mode: modeAdapter(modeOf(ctx)).init(ctx.model),
+  }));
+
+export const bpLambdaInit = (ctx: Pick<BpLambdaContext, 'model' | 'synth' | 'mode'>, batchSize: number): BpLambdaState => {
+  modeAdapter(modeOf(ctx)).check(ctx.model, ctx.synth);
+  return {
+    t: 0,
+    carry: freshCarry(ctx, batchSize),
+    totals: { synthUpdate: vzeros(paramCount(ctx.synth.paramShapes)), netGrad: zerosParams(modelShapes(ctx.model)), loss: 0 },
+  };
+};
 
 /** Rescale each parameter tensor of a flat update to L2 norm ≤ c (per tensor). */
 export const clipPerTensor = (update: Float64Array, shapes: ParamShapes, c: number): Float64Array => {
@@ -136,91 +165,94 @@ export const clipPerTensor = (update: Float64Array, shapes: ParamShapes, c: numb
   return flattenParams(clipped, shapes);
 };
 
-/** Batch mean of a list of flat vectors. */
-const meanVec = (vs: readonly Float64Array[], n: number): Float64Array =>
-  vscale(
-    vs.reduce((a, v) => vadd(a, v), vzeros(n)),
-    1 / Math.max(1, vs.length),
+/** Batch mean of the non-null flat vectors, clipped per tensor; null if there are none. */
+const clippedMean = (vs: readonly (Float64Array | null)[], synth: Synthesiser, clip: number): Float64Array | null => {
+  const xs = vs.filter((v): v is Float64Array => v !== null);
+  if (xs.length === 0) return null;
+  const mean = vscale(
+    xs.reduce((a, v) => vadd(a, v), vzeros(paramCount(synth.paramShapes))),
+    1 / xs.length,
   );
+  return clipPerTensor(mean, synth.paramShapes, clip);
+};
+
+/** E = ∇θp + γλ A E_prev (or ∇θp alone when nothing decays into it). */
+const advanceTrace = (immediate: Mat, transition: Mat | null, previous: Mat | null, decay: number): Mat =>
+  previous === null || transition === null || decay === 0
+    ? immediate
+    : { shape: immediate.shape, data: vaxpy(immediate.data, decay, matmul(transition, previous).data) };
 
 /** One step of accumulate BP(λ) for a batch. Pure: returns the step's quantities and the next state. */
-export const bpLambdaStep = (
-  ctx: BpLambdaContext,
-  state: BpLambdaState,
-  input: StepInput,
-): [BpLambdaStepResult, BpLambdaState] => {
+export const bpLambdaStep = (ctx: BpLambdaContext, state: BpLambdaState, input: StepInput): [BpLambdaStepResult, BpLambdaState] => {
   const { model, synth, params, theta, options } = ctx;
-  const { gamma, lambda, beta } = options;
+  const adapter = modeAdapter(modeOf(ctx));
   const c = targetScaleOf(options);
   const t = state.t + 1;
-  const S = model.cell.stateSize;
-  const P = paramCount(synth.paramShapes);
-  const shapes = modelShapes(model);
-  if (input.inputs.length !== state.examples.length || input.targets.length !== state.examples.length)
-    throw new RangeError(`step ${t}: expected ${state.examples.length} inputs and targets (one per example)`);
+  const B = state.carry.length;
+  if (input.inputs.length !== B || input.targets.length !== B) throw new RangeError(`step ${t}: expected ${B} inputs and targets (one per example)`);
+  const modeCtx = { model, params, gamma: options.gamma, signalWeight: options.beta / c, scale: c };
+  const decay = options.gamma * options.lambda;
 
-  const perExample = state.examples.map((ex, b) => {
+  const perExample = state.carry.map((ex, b) => {
     const step = model.cell.step(params, ex.state, input.inputs[b]!);
     const rec = stepRecord(model, params, step, input.targets[b] ?? null);
-    const J = model.cell.jacobian(params, step);
-    const prediction = input.final ? vzeros(S) : synth.predict(theta, step.state, t);
-    // TD error of the previous prediction, and its contribution δ_{t-1} E_{t-1}.
+    const m = adapter.step(modeCtx, ex.mode, ex.state, rec, input.final);
+    const prediction = m.synthInput === null ? vzeros(synth.outputSize) : synth.predict(theta, m.synthInput, t);
     let td: Float64Array | null = null;
     let contribution: Float64Array | null = null;
-    if (ex.prediction !== null && ex.trace !== null) {
-      td = vsub(vecmat(vaxpy(vscale(rec.immediate, c), gamma, prediction), J), ex.prediction);
+    if (ex.prediction !== null && ex.trace !== null && m.transition !== null) {
+      td = vsub(m.target(prediction), ex.prediction);
       contribution = vecmat(td, ex.trace);
     }
-    // E_t = γλ J_t E_{t-1} + ∇θ ĝ_t  (not needed after the final step)
-    let trace: Mat | null = null;
-    if (!input.final) {
-      const immediateJac = synth.paramJacobian(theta, step.state, t);
-      trace =
-        ex.trace === null || gamma * lambda === 0
-          ? immediateJac
-          : { shape: immediateJac.shape, data: vaxpy(immediateJac.data, gamma * lambda, matmul(J, ex.trace).data) };
+    const trace = m.synthInput === null ? null : advanceTrace(synth.paramJacobian(theta, m.synthInput, t), m.transition, ex.trace, decay);
+    let terminalTd: Float64Array | null = null;
+    let terminalContribution: Float64Array | null = null;
+    if (m.terminalTarget !== null && trace !== null) {
+      terminalTd = vsub(m.terminalTarget, prediction);
+      terminalContribution = vecmat(terminalTd, trace);
     }
-    const signal = vaxpy(rec.immediate, beta / c, prediction);
-    const grad = { ...model.cell.vjpParams(params, step, signal), ...readoutGrad(model, rec) };
-    return { carry: { state: step.state, prediction: input.final ? null : prediction, trace }, rec, td, contribution, prediction, signal, grad };
+    const { signal, grad } = m.learn(prediction);
+    const carry: ExampleCarry = { state: step.state, prediction: m.synthInput === null ? null : prediction, trace, mode: m.next };
+    return { carry, rec, prediction, td, contribution, terminalTd, terminalContribution, signal, grad };
   });
 
-  const B = perExample.length;
-  const contributions = perExample.map((e) => e.contribution).filter((c): c is Float64Array => c !== null);
-  const stepUpdate = contributions.length > 0 ? clipPerTensor(meanVec(contributions, P), synth.paramShapes, options.synthClip) : null;
+  const pending = clippedMean(perExample.map((e) => e.contribution), synth, options.synthClip);
+  const terminal = clippedMean(perExample.map((e) => e.terminalContribution), synth, options.synthClip);
+  const stepUpdate = pending === null ? terminal : terminal === null ? pending : vadd(pending, terminal);
   const stepGrad = meanParams(
     perExample.map((e) => e.grad),
-    shapes,
+    modelShapes(model),
   );
   const stepLoss = perExample.reduce((a, e) => a + e.rec.loss, 0) / Math.max(1, B);
+  const all = <T>(xs: readonly (T | null)[]): T[] | null => (xs.every((x) => x !== null) && xs.length > 0 ? (xs as T[]) : null);
 
   const result: BpLambdaStepResult = {
     t,
     states: perExample.map((e) => e.rec.step.state),
-    syntheticGradients: perExample.map((e) => e.prediction),
-    tdErrors: perExample[0]?.td === null ? null : perExample.map((e) => e.td!),
-    learningSignals: perExample.map((e) => e.signal),
+    predictions: perExample.map((e) => e.prediction),
+    tdErrors: all(perExample.map((e) => e.td)),
+    terminalTdErrors: all(perExample.map((e) => e.terminalTd)),
+    learningSignals: all(perExample.map((e) => e.signal)),
     synthUpdate: stepUpdate,
     loss: stepLoss,
   };
+  const totals = state.totals;
   const next: BpLambdaState = {
     t: input.final ? 0 : t,
-    examples: input.final
-      ? state.examples.map(() => ({ state: vzeros(S), prediction: null, trace: null }))
-      : perExample.map((e) => e.carry),
-    synthUpdate: stepUpdate === null ? state.synthUpdate : vadd(state.synthUpdate, stepUpdate),
-    netGrad: addParams(state.netGrad, stepGrad),
-    loss: state.loss + stepLoss,
+    carry: input.final ? freshCarry(ctx, B) : perExample.map((e) => e.carry),
+    totals: {
+      synthUpdate: stepUpdate === null ? totals.synthUpdate : vadd(totals.synthUpdate, stepUpdate),
+      netGrad: addParams(totals.netGrad, stepGrad),
+      loss: totals.loss + stepLoss,
+    },
   };
   return [result, next];
 };
 
-/** Zero the accumulated updates (after they were applied), keeping the carried per-example state. */
-export const bpLambdaClearAccumulators = <St extends Pick<BpLambdaState, 'synthUpdate' | 'netGrad' | 'loss'>>(state: St): St => ({
+/** Zero the totals (after they were applied), keeping the carry of the sequence. */
+export const bpLambdaClearTotals = (state: BpLambdaState): BpLambdaState => ({
   ...state,
-  synthUpdate: vzeros(state.synthUpdate.length),
-  netGrad: scaleParams(state.netGrad, 0),
-  loss: 0,
+  totals: { synthUpdate: vzeros(state.totals.synthUpdate.length), netGrad: scaleParams(state.totals.netGrad, 0), loss: 0 },
 });
 
 /** The input of step k+1 of a batch (per example), with the final flag at the last step. */
@@ -230,30 +262,18 @@ export const batchStepInput = (batch: Batch, k: number): StepInput => ({
   final: k === (batch[0]?.inputs.length ?? 0) - 1,
 });
 
-/**
- * Run a step function over a whole batch of equal-length sequences with the parameters fixed (the offline regime),
- * collecting every step's result: the loop shared by the full-state and the cell-mode learners.
- */
-export const runSequence = <Ctx extends { readonly model: Model }, St, R>(
-  ctx: Ctx,
-  batch: Batch,
-  init: (ctx: Ctx, batchSize: number) => St,
-  step: (ctx: Ctx, state: St, input: StepInput) => [R, St],
-): { readonly steps: R[]; readonly state: St } => {
+/** Run BP(λ) over a whole batch of equal-length sequences with θ and Ψ fixed (the offline regime). */
+export const bpLambdaSequence = (ctx: BpLambdaContext, batch: Batch): { readonly steps: BpLambdaStepResult[]; readonly state: BpLambdaState } => {
   const T = checkBatch(ctx.model, batch);
-  let state = init(ctx, batch.length);
-  const steps: R[] = [];
+  let state = bpLambdaInit(ctx, batch.length);
+  const steps: BpLambdaStepResult[] = [];
   for (let k = 0; k < T; k++) {
-    const [r, s] = step(ctx, state, batchStepInput(batch, k));
+    const [r, s] = bpLambdaStep(ctx, state, batchStepInput(batch, k));
     steps.push(r);
     state = s;
   }
   return { steps, state };
 };
-
-/** Run BP(λ) over a whole batch of equal-length sequences with θ and Ψ fixed (the offline regime). */
-export const bpLambdaSequence = (ctx: BpLambdaContext, batch: Batch): { readonly steps: BpLambdaStepResult[]; readonly state: BpLambdaState } =>
-  runSequence(ctx, batch, bpLambdaInit, bpLambdaStep);
 
 /** The synthesiser update as a parameter record (direction to add), from a flat update. */
 export const synthUpdateParams = (synth: Synthesiser, update: Float64Array): Params =>

@@ -28,6 +28,18 @@ export interface Eprop {
   gradient(params: Params, traces: Params, step: CellStep, signal: Float64Array): Params;
 }
 
+/**
+ * A memory part of the state (the LSTM's c_t, s = [h; c]): the paper's LSTM mode of BP(λ) predicts the future
+ * gradient on it (spec §6.3). Cells without one (the vanilla RNN) leave `memory` undefined.
+ */
+export interface CellMemory {
+  /** c_t = s_t[offset, offset + size); size = H, the readout's h_t being s_t[0, H). */
+  readonly offset: number;
+  readonly size: number;
+  /** ψ_t = ∂h_t/∂c_t, a diagonal (size H), with h_{t-1} and x_t held fixed. */
+  outputGain(params: Params, step: CellStep): Float64Array;
+}
+
 export interface Cell {
   readonly type: 'rnn' | 'lstm';
   readonly inputSize: number; // I
@@ -42,6 +54,7 @@ export interface Cell {
   /** Immediate parameter vector-Jacobian product gᵀ ∂s_t/∂Ψ with s_{t-1} held fixed (g has size S). */
   vjpParams(params: Params, step: CellStep, g: Float64Array): Params;
   readonly eprop: Eprop;
+  readonly memory?: CellMemory;
 }
 
 /** The initial state s_0 = 0. */

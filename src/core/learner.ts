@@ -10,12 +10,13 @@
  * - `tbptt`: truncated BPTT with chunk length n.  `bptt`: full BPTT.
  * - `online`: no synthesiser; immediate gradient (RNN) or e-prop with the immediate loss (LSTM).
  */
-import { type BpLambdaOptions, batchStepInput, bpLambdaClearAccumulators, bpLambdaInit, bpLambdaStep } from './bplambda.js';
+import { type BpLambdaOptions, batchStepInput, bpLambdaClearTotals, bpLambdaInit, bpLambdaStep } from './bplambda.js';
 import { type ChunkAlign, batchMean, bptt, truncatedBptt } from './bptt.js';
 import { nStepSg, onlineRule } from './baselines.js';
+import { memoryOf } from './cellMode.js';
+import type { BpLambdaMode } from './modes.js';
 import { InvalidInputError } from './errors.js';
 import { initModel, initSynthesiser } from './init.js';
-import { cellModeInit, cellModeStep } from './lstmCellMode.js';
 import { type Batch, type Model, checkBatch, modelShapes } from './model.js';
 import { type GradientTransformation, adam, applyUpdates, clipByGlobalNorm, sgd } from './optim.js';
 import type { Rng } from './random.js';
@@ -36,10 +37,6 @@ export interface SynthesiserSpec {
 /** The training methods, one name each (the `kind` of a `Method`). */
 export const METHOD_KINDS = ['bp-lambda', 'sg', 'tbptt', 'bptt', 'online'] as const;
 export type MethodKind = (typeof METHOD_KINDS)[number];
-
-/** BP(λ)'s synthesiser modes: 'full' (ĝ on the whole state, exact) and 'cell' (the paper's LSTM dL/dc mode). */
-export const BP_LAMBDA_MODES = ['full', 'cell'] as const;
-export type BpLambdaMode = (typeof BP_LAMBDA_MODES)[number];
 
 /** When parameters change: 'sequence' (once per batch, the authors') or 'step' (after every time step). */
 export const SCHEDULES = ['sequence', 'step'] as const;
@@ -107,11 +104,10 @@ export const usesSynthesiser = (m: Method): m is Extract<Method, { synthesiser: 
 /** The synthesiser a method uses on a model: S → S (full state), or 2H → H for the LSTM cell mode. */
 export const synthesiserFor = (model: Model, method: Method): Synthesiser | null => {
   if (!usesSynthesiser(method)) return null;
-  const cellMode = method.kind === 'bp-lambda' && method.mode === 'cell';
-  if (cellMode && model.cell.type !== 'lstm')
-    throw new InvalidInputError('method.mode', "'full' for an RNN ('cell' is the LSTM's dL/dc mode)", "is 'cell'");
   const S = model.cell.stateSize;
-  const [inp, out] = cellMode ? [S, model.cell.hiddenSize] : [S, S];
+  // The cell mode predicts the gradient on the memory part of the state (spec §6.3).
+  const out = method.kind === 'bp-lambda' && method.mode === 'cell' ? memoryOf(model.cell).size : S;
+  const inp = S;
   return method.synthesiser.hidden.length === 0 ? linearSynthesiser(inp, out) : mlpSynthesiser(inp, method.synthesiser.hidden, out);
 };
 
@@ -211,24 +207,21 @@ export const trainBatch = (config: LearnerConfig, state: LearnerState, batch: Ba
     }
     case 'bp-lambda': {
       const synth = synthesiserFor(model, method)!;
-      const cell = method.mode === 'cell';
-      const ctxOf = (s: LearnerState) => ({ model, synth, params: s.params, theta: s.theta!, options: method });
+      const ctxOf = (s: LearnerState) => ({ model, synth, params: s.params, theta: s.theta!, options: method, mode: method.mode });
       let s = state;
-      let learner = cell ? cellModeInit(ctxOf(s), batch.length) : bpLambdaInit(ctxOf(s), batch.length);
+      let learner = bpLambdaInit(ctxOf(s), batch.length);
       let loss = 0;
       let gradNorm = 0;
       let synthNorm = 0;
       for (let k = 0; k < T; k++) {
-        const input = batchStepInput(batch, k);
-        learner = cell
-          ? cellModeStep(ctxOf(s), learner as ReturnType<typeof cellModeInit>, input)[1]
-          : bpLambdaStep(ctxOf(s), learner as ReturnType<typeof bpLambdaInit>, input)[1];
+        learner = bpLambdaStep(ctxOf(s), learner, batchStepInput(batch, k))[1];
         if (method.schedule === 'step' || k === T - 1) {
-          loss += learner.loss;
-          gradNorm = Math.max(gradNorm, paramsNorm(learner.netGrad));
-          synthNorm = Math.max(synthNorm, vnorm(learner.synthUpdate));
-          s = applyLearnerUpdates(config, s, learner.netGrad, unflattenParams(learner.synthUpdate, synth.paramShapes));
-          learner = bpLambdaClearAccumulators(learner);
+          const { totals } = learner;
+          loss += totals.loss;
+          gradNorm = Math.max(gradNorm, paramsNorm(totals.netGrad));
+          synthNorm = Math.max(synthNorm, vnorm(totals.synthUpdate));
+          s = applyLearnerUpdates(config, s, totals.netGrad, unflattenParams(totals.synthUpdate, synth.paramShapes));
+          learner = bpLambdaClearTotals(learner);
         }
       }
       return next({ loss, gradNorm, synthUpdateNorm: synthNorm }, s);

@@ -21,7 +21,7 @@ export interface LstmConfig {
 }
 
 /** Gate values and derived quantities of one step, read back from the step's cache. */
-export interface LstmParts {
+interface LstmParts {
   readonly i: Float64Array;
   readonly f: Float64Array;
   readonly g: Float64Array;
@@ -33,7 +33,7 @@ export interface LstmParts {
   readonly psi: Float64Array;
 }
 
-export const lstmParts = (H: number, step: CellStep): LstmParts => {
+const lstmParts = (H: number, step: CellStep): LstmParts => {
   const c = step.cache;
   return {
     i: c['i']!,
@@ -61,7 +61,7 @@ const cellPosts = (p: LstmParts, H: number) => {
 };
 
 /** D_t = ∂c_t/∂h_{t-1} (H×H). */
-export const lstmCellInputJacobian = (params: Params, H: number, step: CellStep): Mat => {
+const lstmCellInputJacobian = (params: Params, H: number, step: CellStep): Mat => {
   const w = get(params, 'W_hh').data;
   const { di, df, dg } = cellPosts(lstmParts(H, step), H);
   const o = new Float64Array(H * H);
@@ -100,6 +100,7 @@ export const lstmCell = (config: LstmConfig): Cell => {
     hiddenSize: H,
     stateSize: 2 * H,
     paramShapes: { W_ih: [4 * H, I], W_hh: [4 * H, H], b: [4 * H] },
+    memory: { offset: H, size: H, outputGain: (_params, step) => lstmParts(H, step).psi },
     step(params, prev, input) {
       const hPrev = prev.subarray(0, H);
       const cPrev = prev.subarray(H, 2 * H);

@@ -210,9 +210,9 @@ export const oracleParsed = (pc: ParsedCase, targetScale = 1): OracleResult => {
     syntheticGradients: rows(preds),
     lambdaTargets: rows(targets),
     tdErrors: rows(tdErrors),
-    synthesiserUpdate: synthJson(online.state.synthUpdate),
+    synthesiserUpdate: synthJson(online.state.totals.synthUpdate),
     forwardViewUpdate: synthJson(forwardViewUpdate(synth, theta, traj, targets)),
-    sgGradients: paramsJson(online.state.netGrad, names),
+    sgGradients: paramsJson(online.state.totals.netGrad, names),
   };
 };
 

@@ -11,7 +11,7 @@
  */
 import { targetScaleOf } from '../core/bplambda.js';
 import { lambdaTargets, predictions, regressionUpdate, trajectory } from '../core/bptt.js';
-import { cellModeTargets } from '../core/lstmCellMode.js';
+import { cellModeTargets } from '../core/cellMode.js';
 import { lstmCell } from '../core/lstm.js';
 import {
   type BatchMetrics,
