@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: every backend and mode on the three shapes of the paper, each case in a fresh Node process
+ * `npm run bench`: every backend and mode on the three tasks of the paper (their paper presets), each case in a fresh Node process
  * (`bplambda bench … --json`, so JIT state and peak memory are per case), printed as a table and written to
  * bench/results.json.
  *
@@ -28,37 +28,39 @@ const cases = [];
 const add = (backends, args) => backends.forEach((b) => cases.push(['--backend', b, ...args]));
 const w = (warmup, batches) => ['--warmup', String(warmup), '--batches', String(batches)];
 
+const FV = ['--computation', 'forward-view'];
+
 // toy: RNN 30, batch 10, T 10 (full-state BP(λ); the RNN has no cell mode)
-add([...FAST, ...JS], ['--shape', 'toy', ...w(10, 30)]);
-add(SLOW, ['--shape', 'toy', ...w(2, 5)]);
-add(ALL, ['--shape', 'toy', '--engine', 'sequence', ...w(5, 10)]);
-add(ALL, ['--shape', 'toy', '--method', 'bptt', ...w(5, 10)]);
+add([...FAST, ...JS], ['--task', 'toy', ...w(10, 30)]);
+add(SLOW, ['--task', 'toy', ...w(2, 5)]);
+add(ALL, ['--task', 'toy', ...FV, ...w(5, 10)]);
+add(ALL, ['--task', 'toy', '--method', 'bptt', ...w(5, 10)]);
 
 // seq-MNIST: LSTM 30, batch 50, T 28 — the paper's cell mode, then the full-state mode
-add(FAST, ['--shape', 'seqmnist', ...w(2, 5)]);
-add(JS, ['--shape', 'seqmnist', ...w(1, 2)]);
-add(SLOW, ['--shape', 'seqmnist', ...w(1, 1)]);
-add(ALL, ['--shape', 'seqmnist', '--engine', 'sequence', ...w(1, 3)]);
-add(FAST, ['--shape', 'seqmnist', '--mode', 'full', ...w(1, 2)]);
-add(JS, ['--shape', 'seqmnist', '--mode', 'full', ...w(0, 1)]);
-add(SLOW, ['--shape', 'seqmnist', '--mode', 'full', '--batch', '5', ...w(0, 1)]);
-add(ALL, ['--shape', 'seqmnist', '--mode', 'full', '--engine', 'sequence', ...w(1, 3)]);
-add(ALL, ['--shape', 'seqmnist', '--method', 'bptt', ...w(1, 3)]);
+add(FAST, ['--task', 'seq-mnist', ...w(2, 5)]);
+add(JS, ['--task', 'seq-mnist', ...w(1, 2)]);
+add(SLOW, ['--task', 'seq-mnist', ...w(1, 1)]);
+add(ALL, ['--task', 'seq-mnist', ...FV, ...w(1, 3)]);
+add(FAST, ['--task', 'seq-mnist', '--mode', 'full', ...w(1, 2)]);
+add(JS, ['--task', 'seq-mnist', '--mode', 'full', ...w(0, 1)]);
+add(SLOW, ['--task', 'seq-mnist', '--mode', 'full', '--batch', '5', ...w(0, 1)]);
+add(ALL, ['--task', 'seq-mnist', '--mode', 'full', ...FV, ...w(1, 3)]);
+add(ALL, ['--task', 'seq-mnist', '--method', 'bptt', ...w(1, 3)]);
 
-// copy-repeat: LSTM 100, N = R = 5 (T = 33), cell mode; the batch of 100 is reduced for the online traces on CPU
-add(FAST, ['--shape', 'copyrepeat', '--batch', '4', ...w(1, 1)]);
-add(JS, ['--shape', 'copyrepeat', '--batch', '1', ...w(0, 1)]);
-add(SLOW, ['--shape', 'copyrepeat', '--batch', '1', ...w(0, 1)]);
-add([...FAST, ...JS], ['--shape', 'copyrepeat', '--engine', 'sequence', ...w(1, 2)]);
-add(SLOW, ['--shape', 'copyrepeat', '--engine', 'sequence', '--batch', '10', ...w(0, 1)]);
-add([...FAST, ...JS], ['--shape', 'copyrepeat', '--method', 'bptt', ...w(1, 2)]);
-add(SLOW, ['--shape', 'copyrepeat', '--method', 'bptt', '--batch', '10', ...w(0, 1)]);
+// copy-repeat: LSTM 100, N = R = 5 (T = 33), cell mode; the batch of 100 is reduced for the traces on CPU
+add(FAST, ['--task', 'copy-repeat', '--batch', '4', ...w(1, 1)]);
+add(JS, ['--task', 'copy-repeat', '--batch', '1', ...w(0, 1)]);
+add(SLOW, ['--task', 'copy-repeat', '--batch', '1', ...w(0, 1)]);
+add([...FAST, ...JS], ['--task', 'copy-repeat', ...FV, ...w(1, 2)]);
+add(SLOW, ['--task', 'copy-repeat', ...FV, '--batch', '10', ...w(0, 1)]);
+add([...FAST, ...JS], ['--task', 'copy-repeat', '--method', 'bptt', ...w(1, 2)]);
+add(SLOW, ['--task', 'copy-repeat', '--method', 'bptt', '--batch', '10', ...w(0, 1)]);
 
 // the paper's copy-repeat batch of 100, once, on the fastest CPU backend (the authors' PyTorch: 13.5–43 s a batch)
-add(['cpu-f32'], ['--shape', 'copyrepeat', ...w(0, 1)]);
+add(['cpu-f32'], ['--task', 'copy-repeat', ...w(0, 1)]);
 
 // GPU modes: recorded as unavailable (with the reason) where they cannot start
-add(GPU, ['--shape', 'seqmnist', ...w(1, 3)]);
+add(GPU, ['--task', 'seq-mnist', ...w(1, 3)]);
 
 const started = Date.now();
 const results = [];
@@ -82,11 +84,11 @@ for (const args of cases) {
 }
 
 const fmt = (x, d = 1) => (x === null || x === undefined ? '—' : x.toFixed(d));
-const header = ['shape', 'method', 'engine', 'backend', 'mode', 'prec', 'B', 'H', 'T', 'ms/batch', 'ms/step', 'trace GFLOP/s', 'peak RSS MB', 'backend MB'];
+const header = ['task', 'method', 'computation', 'backend', 'mode', 'prec', 'B', 'H', 'T', 'ms/batch', 'ms/step', 'trace GFLOP/s', 'peak RSS MB', 'backend MB'];
 const rows = results.map((r) => [
-  r.shape,
+  r.task,
   r.method + (r.synthMode ? ` ${r.synthMode}` : ''),
-  r.engine,
+  r.computation ?? '',
   r.backend,
   r.mode,
   `f${r.precision}`,
@@ -106,18 +108,18 @@ const out = [line(header), line(widths.map((n) => '-'.repeat(n))), ...rows.map(l
 // The speed target: seq-MNIST shape, BP(λ) with the authors' settings (LSTM 30, batch 50, T 28, cell mode,
 // per-step clip 1): the authors' PyTorch code takes about 200 ms per batch on this kind of machine.
 const AUTHORS_MS = 200;
-const target = results.filter((r) => r.shape === 'seqmnist' && r.method === 'bp-lambda' && r.synthMode === 'cell' && r.batch === 50);
-const online = target.filter((r) => r.engine === 'online').sort((a, b) => a.msPerBatch - b.msPerBatch)[0];
-const sequence = target.filter((r) => r.engine === 'sequence').sort((a, b) => a.msPerBatch - b.msPerBatch)[0];
+const target = results.filter((r) => r.task === 'seq-mnist' && r.method === 'bp-lambda' && r.synthMode === 'cell' && r.batch === 50);
+const traces = target.filter((r) => r.computation === 'traces').sort((a, b) => a.msPerBatch - b.msPerBatch)[0];
+const view = target.filter((r) => r.computation === 'forward-view').sort((a, b) => a.msPerBatch - b.msPerBatch)[0];
 const summary = {
   authorsPytorchMsPerBatch: AUTHORS_MS,
-  bestOnline: online ? { backend: online.backend, msPerBatch: online.msPerBatch, vsAuthors: online.msPerBatch / AUTHORS_MS } : null,
-  bestSequence: sequence ? { backend: sequence.backend, msPerBatch: sequence.msPerBatch, vsAuthors: sequence.msPerBatch / AUTHORS_MS, note: 'sequence engine: per-step clip off (it is exact only without it)' } : null,
+  bestTraces: traces ? { backend: traces.backend, msPerBatch: traces.msPerBatch, vsAuthors: traces.msPerBatch / AUTHORS_MS } : null,
+  bestForwardView: view ? { backend: view.backend, msPerBatch: view.msPerBatch, vsAuthors: view.msPerBatch / AUTHORS_MS, note: 'forward view: per-step clip off (it is exact only without it)' } : null,
 };
 out.push('');
 out.push(`seq-MNIST target (authors' PyTorch ≈ ${AUTHORS_MS} ms/batch, cell mode, batch 50, T 28):`);
-if (online) out.push(`  best online engine (authors' settings, clip 1): ${online.backend} ${fmt(online.msPerBatch)} ms/batch (${fmt(online.msPerBatch / AUTHORS_MS, 2)}× the authors')`);
-if (sequence) out.push(`  best sequence engine (clip off):               ${sequence.backend} ${fmt(sequence.msPerBatch)} ms/batch (${fmt(sequence.msPerBatch / AUTHORS_MS, 2)}× the authors')`);
+if (traces) out.push(`  best traces (authors' settings, clip 1): ${traces.backend} ${fmt(traces.msPerBatch)} ms/batch (${fmt(traces.msPerBatch / AUTHORS_MS, 2)}× the authors')`);
+if (view) out.push(`  best forward view (clip off):            ${view.backend} ${fmt(view.msPerBatch)} ms/batch (${fmt(view.msPerBatch / AUTHORS_MS, 2)}× the authors')`);
 for (const u of unavailable) out.push(`unavailable: ${u.backend}: ${u.reason}`);
 for (const f of failed) out.push(`FAILED: ${f.args} (${f.signal ?? f.status})`);
 out.push(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average now ${loadavg().map((x) => x.toFixed(2)).join(' ')}; shared machine: timings are noisy.`);
@@ -125,7 +127,7 @@ out.push(`total ${((Date.now() - started) / 1000).toFixed(0)} s`);
 process.stdout.write(`${out.join('\n')}\n`);
 
 const json = {
-  format: 'bplambda-bench/1',
+  format: 'bplambda-bench/2',
   generated: new Date().toISOString(),
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadavgAtEnd: loadavg() },
   note:

@@ -23,7 +23,8 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'bplambda-cli-'));
 describe('run: argument errors exit with code 2 and name the option', () => {
   it.each([
     [['run', 'nonsense'], /<task>.*'nonsense'.*toy, seq-mnist, copy-repeat/],
-    [['run', 'toy', '--method', 'magic'], /--method is 'magic', expected one of bp-lambda, sg, tbptt, bptt, online/],
+    [['run', 'toy', '--method', 'magic'], /--method is 'magic', expected one of bp-lambda, sg, tbptt, bptt, eprop/],
+    [['run', 'toy', '--method', 'online'], /--method is 'online' \(did you mean 'eprop'\?/],
     [['run', 'toy', '--bogus', '1'], /unknown option '--bogus'/],
     [['run', 'toy', '--steps', 'abc'], /--steps is 'abc', expected a number/],
     [['run', 'toy', '--steps', '2.5'], /--steps is 2\.5, expected an integer/],
@@ -32,7 +33,8 @@ describe('run: argument errors exit with code 2 and name the option', () => {
     [['run', 'toy', '--lr', '-1'], /--lr is -1/],
     [['run', 'toy', '--preset', 'huge'], /--preset is 'huge', expected one of paper, reduced, smoke/],
     [['run', 'toy', '--backend', 'gpu'], /--backend is 'gpu', expected one of reference/],
-    [['run', 'toy', '--preset', 'paper', '--engine', 'sequence'], /--engine .*exact only without the per-step synthesiser clip/],
+    [['run', 'toy', '--preset', 'paper', '--computation', 'forward-view'], /--computation .*exact only without the per-step synthesiser clip/],
+    [['run', 'toy', '--engine', 'sequence'], /--engine is given \('sequence'\), expected --computation \(the option was renamed/],
     [['run', 'toy', '--mode', 'cell'], /--mode/],
     [['run'], /missing required argument 'task'/],
     [['sweep', 'toy', '--methods', 'sg:0'], /--methods has 'sg:0'/],
@@ -63,7 +65,7 @@ describe('run, plot and sweep for real (tiny settings)', () => {
     expect(summary.finalAlignment).toHaveLength(10);
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     expect(config.format).toBe('bplambda-run/1');
-    expect(config.config).toMatchObject({ task: 'toy', lambda: 0.5, synthClip: 'Infinity', engine: 'sequence' });
+    expect(config.config).toMatchObject({ task: 'toy', lambda: 0.5, synthClip: 'Infinity', computation: 'forward-view' });
     expect(config.machine.cpus).toBeGreaterThan(0);
     const lines = readFileSync(join(dir, 'metrics.csv'), 'utf8').trim().split('\n');
     expect(lines[0]).toMatch(/^batch,loss,.*align_t1,.*align_t10,seconds$/);

@@ -11,19 +11,19 @@ import { CopyLab, defaultCopySettings } from '../demo/src/copyLab.js';
 import { ToyLab, defaultToySettings, laneKey, laneLabel } from '../demo/src/toyLab.js';
 
 const reference = (): Backend => referenceBackend() as unknown as Backend;
-const rounds = (lab: ToyLab, n: number): void => {
-  for (let done = 0; done < n; ) if (lab.work()) done += 1;
+const rounds = async (lab: ToyLab, n: number): Promise<void> => {
+  for (let done = 0; done < n; ) if (await lab.work()) done += 1;
 };
 const firstStep = (lab: ToyLab): Record<string, number> => Object.fromEntries(lab.lanes.map((l) => [l.key, l.perStep[0]!]));
 
 describe('demo toy lab', () => {
-  it('BP(0), BP(0.5), BP(1) side by side: after 50 updates BP(1) aligns at t = 1 far better than BP(0); t = T is exact', () => {
+  it('BP(0), BP(0.5), BP(1) side by side: after 50 updates BP(1) aligns at t = 1 far better than BP(0); t = T is exact', async () => {
     const lab = new ToyLab(defaultToySettings, reference());
     expect(lab.lanes.map((l) => l.label)).toEqual(['BP(0)', 'BP(0.5)', 'BP(1)']);
     expect(lab.lanes.map((l) => l.key)).toEqual(['bp0', 'bp0.5', 'bp1']);
     // A round is one batch per lane: the first two calls train lanes, the third completes the update.
-    expect([lab.work(), lab.work(), lab.work()]).toEqual([false, false, true]);
-    rounds(lab, 49);
+    expect([await lab.work(), await lab.work(), await lab.work()]).toEqual([false, false, true]);
+    await rounds(lab, 49);
     expect(lab.updates).toBe(50);
     for (const lane of lab.lanes) {
       expect(lane.history).toHaveLength(50);
@@ -42,14 +42,14 @@ describe('demo toy lab', () => {
     lab.dispose();
   });
 
-  it('a new backend goes on from the learned synthesisers (cpu-f32 stays within float32 of the reference)', () => {
+  it('a new backend goes on from the learned synthesisers (cpu-f32 stays within float32 of the reference)', async () => {
     const a = new ToyLab(defaultToySettings, reference());
     const b = new ToyLab(defaultToySettings, reference());
-    rounds(a, 10);
-    rounds(b, 10);
-    b.setBackend(cpuBackend({ precision: 32, kernels: 'js' }) as unknown as Backend);
-    rounds(a, 10);
-    rounds(b, 10);
+    await rounds(a, 10);
+    await rounds(b, 10);
+    await b.setBackend(cpuBackend({ precision: 32, kernels: 'js' }) as unknown as Backend);
+    await rounds(a, 10);
+    await rounds(b, 10);
     expect(b.updates).toBe(20);
     expect(b.lanes[2]!.history).toHaveLength(20);
     const fa = firstStep(a);
@@ -57,14 +57,14 @@ describe('demo toy lab', () => {
     for (const k of Object.keys(fa)) expect(Math.abs(fa[k]! - fb[k]!)).toBeLessThan(1e-3);
   });
 
-  it('settings take effect at the next round: T changes the per-step series, a new λ restarts only its lane', () => {
+  it('settings take effect at the next round: T changes the per-step series, a new λ restarts only its lane', async () => {
     const lab = new ToyLab(defaultToySettings, reference());
-    rounds(lab, 5);
-    lab.work(); // mid-round
+    await rounds(lab, 5);
+    await lab.work(); // mid-round
     lab.setSettings({ ...defaultToySettings, lambdas: [0, 0.75, 1], seqLen: 20, gamma: 0.9 });
     expect(lab.current.seqLen).toBe(20);
     expect(lab.lanes[0]!.perStep).toHaveLength(10); // not applied yet
-    rounds(lab, 2); // finishes the open round (T = 10), then one at T = 20
+    await rounds(lab, 2); // finishes the open round (T = 10), then one at T = 20
     expect(lab.updates).toBe(7);
     expect(lab.lanes.map((l) => l.label)).toEqual(['BP(0)', laneLabel(0.75), 'BP(1)']);
     expect(lab.lanes[1]!.key).toBe(laneKey(0.75));
@@ -80,12 +80,12 @@ describe('demo toy lab', () => {
 });
 
 describe('demo copy-repeat lab', () => {
-  it('trains batches at the curriculum level, deterministically; reset starts over', () => {
+  it('trains batches at the curriculum level, deterministically; reset starts over', async () => {
     const a = new CopyLab(defaultCopySettings, reference());
     const b = new CopyLab(defaultCopySettings, reference());
     for (let i = 0; i < 25; i++) {
-      const pa = a.work();
-      const pb = b.work();
+      const pa = await a.work();
+      const pb = await b.work();
       expect(pb).toEqual(pa);
       expect(pa.length).toBeGreaterThanOrEqual(5);
       expect(Number.isFinite(pa.bitsPerBit) && pa.bitsPerBit > 0).toBe(true);

@@ -43,7 +43,7 @@ const word = fc.stringMatching(/^[a-z][a-z0-9-]{0,9}$/);
 const badEnum: fc.Arbitrary<Bad> = fc
   .tuple(
     fc.constantFrom(
-      ['--method', ['bp-lambda', 'sg', 'tbptt', 'bptt', 'online']] as const,
+      ['--method', ['bp-lambda', 'sg', 'tbptt', 'bptt', 'eprop']] as const,
       ['--engine', ['step', 'sequence']] as const,
       ['--backend', ['reference', 'cpu-f64', 'cpu-f32', 'cpu-f64-js', 'cpu-f32-js']] as const,
       ['--preset', ['paper', 'reduced', 'smoke']] as const,

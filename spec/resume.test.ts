@@ -125,11 +125,11 @@ describe('kill and resume through the CLI (a real child process and SIGINT)', ()
 });
 
 /** Run to the end, taking a checkpoint (through a file on disk) after `at` batches. */
-const checkpointAt = (steps: RunSteps, at: number, path: string): RunResult => {
+const checkpointAt = async (steps: RunSteps, at: number, path: string): Promise<RunResult> => {
   for (;;) {
-    const r = steps.next();
+    const r = await steps.next();
     if (r.done === true) return r.value;
-    if (r.value.done === at) saveCheckpoint(path, r.value.snapshot());
+    if (r.value.done === at) saveCheckpoint(path, await r.value.snapshot());
   }
 };
 
@@ -145,15 +145,15 @@ describe('resuming in process: every task continues exactly from a checkpoint on
     ['toy with sg (n = 2)', buildConfig('toy', 'smoke', { method: 'sg', n: 2, steps: 8, logEvery: 3 }), 4],
   ] as const;
   for (const [name, config, at] of cases)
-    it(name, () => {
-      const whole = runExperiment(config);
+    it(name, async () => {
+      const whole = await runExperiment(config);
       const path = join(tmp(), 'checkpoint.json');
-      const first = checkpointAt(runSteps(config), at, path);
+      const first = await checkpointAt(runSteps(config), at, path);
       expect(strip(first.rows)).toEqual(strip(whole.rows));
       const cp = readCheckpoint(path) as RunCheckpoint;
       expect(cp.batches).toBe(at);
       const newRows: Record<string, unknown>[] = [];
-      const rest = checkpointAt(runSteps(cp.config, { onRow: (r) => newRows.push(r) }, cp), -1, path);
+      const rest = await checkpointAt(runSteps(cp.config, { onRow: (r) => newRows.push(r) }, cp), -1, path);
       expect(strip(rest.rows)).toEqual(strip(whole.rows));
       expect(strip(newRows)).toEqual(strip(whole.rows.slice(cp.rows.length)));
       expect(stripSummary(rest.summary)).toEqual(stripSummary(whole.summary));
@@ -161,10 +161,10 @@ describe('resuming in process: every task continues exactly from a checkpoint on
 });
 
 describe('driveRun', () => {
-  const fake = function* (divergeAt: number): RunSteps {
+  const fake = async function* (divergeAt: number): RunSteps {
     for (let i = 1; ; i++) {
       if (i === divergeAt) throw new DivergenceError('the training loss', i, 'batch');
-      const step: RunStep = { done: i, total: 100, snapshot: () => ({ batches: i }) as unknown as RunCheckpoint };
+      const step: RunStep = { done: i, total: 100, snapshot: async () => ({ batches: i }) as unknown as RunCheckpoint };
       yield step;
     }
   };
@@ -188,6 +188,6 @@ describe('driveRun', () => {
     const saved: number[] = [];
     const r = await driveRun(runSteps(config), { checkpointEvery: 2, save: (cp) => saved.push(cp.batches), stopRequested: () => false });
     expect(saved).toEqual([2, 4, 5]);
-    expect(stripSummary(r!.summary)).toEqual(stripSummary(runExperiment(config).summary));
+    expect(stripSummary(r!.summary)).toEqual(stripSummary((await runExperiment(config)).summary));
   });
 });

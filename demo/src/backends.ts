@@ -1,13 +1,13 @@
 /**
- * Backends for the page: the float64 reference, the CPU backend (float32, WebAssembly SIMD where the browser
- * validates it) and gpu.js on WebGL. gpu.js is imported only when a gpu.js backend is chosen (a separate chunk),
+ * Backends for the page, from the one registry (src/backends/registry.ts): the float64 reference, the CPU backend
+ * ('cpu-f32': float32, WebAssembly SIMD; 'cpu-f32-js' where the browser does not validate it) and gpu.js on WebGL
+ * ('gpujs-webgl2', then 'gpujs-webgl'). gpu.js is imported only when a gpu.js backend is chosen (a separate chunk),
  * and the page shows the mode that actually runs: the gpu.js backend reads which kernel class gpu.js chose and
  * refuses anything else, so when WebGL is missing the page says why and runs on the reference backend.
  */
 import type { Backend } from '../../src/backends/backend.js';
-import { cpuBackend } from '../../src/backends/cpu/index.js';
 import { BackendUnavailableError } from '../../src/backends/errors.js';
-import { referenceBackend } from '../../src/backends/reference.js';
+import { backendByName } from '../../src/backends/registry.js';
 
 export const BACKEND_CHOICES = ['reference', 'gpujs', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -58,8 +58,8 @@ export const webGlInfo = (): WebGlInfo => {
   return { webgl2, webgl, renderer, software };
 };
 
-const reference = (requested: BackendChoice, fallback: string | null): StartedBackend => ({
-  backend: referenceBackend() as unknown as Backend,
+const reference = async (requested: BackendChoice, fallback: string | null): Promise<StartedBackend> => ({
+  backend: await backendByName('reference'),
   requested,
   name: 'reference',
   mode: 'js-f64',
@@ -82,7 +82,13 @@ export const startBackend = async (requested: BackendChoice): Promise<StartedBac
       return reference(requested, null);
     case 'cpu': {
       try {
-        const backend = cpuBackend({ precision: 32 }) as unknown as Backend;
+        let backend: Backend;
+        try {
+          backend = await backendByName('cpu-f32');
+        } catch (e) {
+          if (!(e instanceof BackendUnavailableError)) throw e;
+          backend = await backendByName('cpu-f32-js');
+        }
         const label = backend.mode === 'wasm-simd' ? 'CPU float32, WebAssembly SIMD' : 'CPU float32, JavaScript kernels (no WebAssembly SIMD here)';
         return { backend, requested, name: 'cpu', mode: backend.mode, label, fallback: null };
       } catch (e) {
@@ -96,11 +102,10 @@ export const startBackend = async (requested: BackendChoice): Promise<StartedBac
       } catch (e) {
         return reference(requested, `gpu.js could not be loaded (${reasonOf(e)}); running on the reference backend`);
       }
-      const { gpujsBackend } = await import('../../src/backends/gpu/index.js');
       const reasons: string[] = [];
       for (const mode of ['webgl2', 'webgl'] as const) {
         try {
-          const backend = gpujsBackend({ mode, gpujs }) as unknown as Backend;
+          const backend = await backendByName(`gpujs-${mode}`, { gpujs });
           const info = webGlInfo();
           const where = info.renderer === null ? '' : ` on ${info.renderer}${info.software ? ' (software rendering)' : ''}`;
           return { backend, requested, name: 'gpujs', mode: backend.mode, label: `gpu.js ${backend.mode === 'webgl2' ? 'WebGL2' : 'WebGL'}, float32${where}`, fallback: null };

@@ -13,7 +13,7 @@ import { lstmCell } from '../../src/core/lstm.js';
 import type { Model } from '../../src/core/model.js';
 import { AUTHORS_ADAM } from '../../src/core/optim.js';
 import { type Rng, rngFromSeed } from '../../src/core/random.js';
-import { type Trainer, createTrainer } from '../../src/engine/engine.js';
+import { type Trainer, createTrainer } from '../../src/engine/trainer.js';
 import {
   type CopyRepeatConfig,
   type Curriculum,
@@ -83,7 +83,6 @@ export const copyLearnerConfig = (s: CopySettings): LearnerConfig => {
 export class CopyLab {
   readonly config: LearnerConfig;
   readonly task: CopyRepeatConfig;
-  state!: LearnerState;
   curriculum: Curriculum = curriculumStart;
   batches = 0;
   history: CopyPoint[] = [];
@@ -107,25 +106,34 @@ export class CopyLab {
   }
 
   reset(): void {
-    [this.state, this.rng] = learnerInit(this.config, rngFromSeed(this.seed));
+    const [state, rng] = learnerInit(this.config, rngFromSeed(this.seed));
+    this.trainer.load(state);
+    this.rng = rng;
     this.curriculum = curriculumStart;
     this.batches = 0;
     this.history = [];
   }
 
-  setBackend(backend: Backend): void {
+  /** Train on another backend from the current parameters (read back from the old one). */
+  async setBackend(backend: Backend): Promise<void> {
+    const state = await this.trainer.state();
     this.trainer.dispose();
     this.trainer = createTrainer(backend, this.config);
+    this.trainer.load(state);
+  }
+
+  /** The learner state, read back from the trainer. */
+  state(): Promise<LearnerState> {
+    return this.trainer.state();
   }
 
   /** One batch at the current level, then the curriculum step. */
-  work(): CopyPoint {
+  async work(): Promise<CopyPoint> {
     const t0 = performance.now();
     const { n, r } = this.curriculum;
     const [batch, rng] = copyRepeatBatch(this.task, n, r, this.settings.batchSize, this.rng);
     this.rng = rng;
-    const [metrics, state] = this.trainer.trainBatch(this.state, batch);
-    this.state = state;
+    const metrics = await this.trainer.trainBatch(batch);
     const bpb = bitsPerBit(this.task, n, r, metrics.loss);
     this.curriculum = curriculumUpdate(this.curriculum, bpb, this.settings.threshold);
     this.batches += 1;

@@ -216,14 +216,14 @@ const fail = (where: string, e: unknown): void => {
   console.error(msg, e);
 };
 
-const loop = (): void => {
+const loop = async (): Promise<void> => {
   const t0 = performance.now();
   try {
     while (performance.now() - t0 < SLICE_MS) {
       let did = false;
       if (toyRunning && !toySwitching) {
         try {
-          toy.work();
+          await toy.work();
         } catch (e) {
           toyRunning = false;
           fail(`toy panel (${toyBackend.label})`, e);
@@ -232,7 +232,7 @@ const loop = (): void => {
       }
       if (copyRunning && !copySwitching) {
         try {
-          copy.work();
+          await copy.work();
         } catch (e) {
           copyRunning = false;
           fail(`copy-repeat panel (${copyBackend.label})`, e);
@@ -245,7 +245,7 @@ const loop = (): void => {
     publish();
     requestRender();
     looping = toyRunning || copyRunning;
-    if (looping) setTimeout(loop, 0);
+    if (looping) setTimeout(() => void loop(), 0);
   }
 };
 
@@ -254,7 +254,7 @@ const kick = (): void => {
   requestRender();
   if (!looping && (toyRunning || copyRunning)) {
     looping = true;
-    setTimeout(loop, 0);
+    setTimeout(() => void loop(), 0);
   }
 };
 
@@ -333,10 +333,10 @@ const switchBackend = async (panel: 'toy' | 'copy', choice: BackendChoice): Prom
     const started = await startBackend(choice);
     const old = panel === 'toy' ? toyBackend : copyBackend;
     if (panel === 'toy') {
-      toy.setBackend(started.backend);
+      await toy.setBackend(started.backend);
       toyBackend = started;
     } else {
-      copy.setBackend(started.backend);
+      await copy.setBackend(started.backend);
       copyBackend = started;
     }
     old.backend.destroy();

@@ -2,7 +2,7 @@
  * The toy alignment experiment of the paper, online, for the page: a frozen linear RNN of 30 units sees the
  * 10-bit code of 833 at the first step and must output (0, 1) at the last; only the synthesiser learns. Three
  * lanes run BP(λ) side by side (by default λ = 0, 0.5, 1) from the same RNN and a zero synthesiser, each on a
- * trainer of the engine over a chosen backend. After every round (one batch per lane) the alignment of each
+ * trainer over a chosen backend. After every round (one batch per lane) the alignment of each
  * lane's synthetic gradients with BPTT is measured per time step, in float64, from the learner's parameters.
  *
  * No DOM here: the page (main.ts) drives `work()` in small chunks, and the Node tests drive it directly.
@@ -14,7 +14,7 @@ import type { Batch, Model } from '../../src/core/model.js';
 import { AUTHORS_ADAM } from '../../src/core/optim.js';
 import { rngFromSeed } from '../../src/core/random.js';
 import { rnnCell } from '../../src/core/rnn.js';
-import { type Trainer, createTrainer } from '../../src/engine/engine.js';
+import { type Trainer, createTrainer } from '../../src/engine/trainer.js';
 import { alignment } from '../../src/experiments/alignment.js';
 import { defaultToyTask, toyBatch } from '../../src/tasks/toy.js';
 
@@ -78,6 +78,7 @@ export interface Lane {
   readonly label: string;
   readonly key: string;
   config: LearnerConfig;
+  /** The learner state, read back from the trainer after every round. */
   state: LearnerState;
   trainer: Trainer;
   /** The alignment per step t = 1 … T after the last update (empty before the first). */
@@ -135,7 +136,13 @@ export class ToyLab {
     const config = toyLearnerConfig(this.model, lambda, this.settings);
     // The same seed for every lane: the same frozen RNN; the linear synthesiser starts at zero.
     const [state] = learnerInit(config, rngFromSeed(this.seed));
-    return { lambda, label: laneLabel(lambda), key: laneKey(lambda), config, state, trainer: createTrainer(this.backend, config), perStep: [], history: [], lastLoss: NaN };
+    return { lambda, label: laneLabel(lambda), key: laneKey(lambda), config, state, trainer: this.trainerOf(config, state), perStep: [], history: [], lastLoss: NaN };
+  }
+
+  private trainerOf(config: LearnerConfig, state: LearnerState): Trainer {
+    const t = createTrainer(this.backend, config);
+    t.load(state);
+    return t;
   }
 
   /** New settings take effect at the start of the next round; learning goes on from the current parameters. */
@@ -161,15 +168,18 @@ export class ToyLab {
       old?.trainer.dispose();
       if (old === undefined) return this.freshLane(lambda);
       const kept = lanesChanged && old.lambda !== lambda ? { history: [], perStep: [] } : { history: old.history, perStep: old.perStep };
-      return { ...old, ...kept, lambda, label: laneLabel(lambda), key: laneKey(lambda), config, trainer: createTrainer(this.backend, config) };
+      return { ...old, ...kept, lambda, label: laneLabel(lambda), key: laneKey(lambda), config, trainer: this.trainerOf(config, old.state) };
     });
   }
 
-  /** Train on another backend from the current parameters (call between rounds or at any time). */
-  setBackend(backend: Backend): void {
-    for (const lane of this.lanes) lane.trainer.dispose();
+  /** Train on another backend from the current parameters (read back from the old one). */
+  async setBackend(backend: Backend): Promise<void> {
+    for (const lane of this.lanes) {
+      lane.state = await lane.trainer.state();
+      lane.trainer.dispose();
+    }
     this.backend = backend;
-    for (const lane of this.lanes) lane.trainer = createTrainer(backend, lane.config);
+    for (const lane of this.lanes) lane.trainer = this.trainerOf(lane.config, lane.state);
   }
 
   /** Back to the initial RNN and zero synthesisers, with the current settings. */
@@ -181,21 +191,20 @@ export class ToyLab {
     this.next = 0;
   }
 
-  /** One unit of work: one lane's batch. Returns true when it completed a round (a new alignment update). */
-  work(): boolean {
+  /** One unit of work: one lane's batch. Resolves true when it completed a round (a new alignment update). */
+  async work(): Promise<boolean> {
     if (this.next === 0) {
       this.applyPending();
       this.roundStart = performance.now();
     }
     const lane = this.lanes[this.next]!;
-    const [metrics, state] = lane.trainer.trainBatch(lane.state, this.batch);
-    lane.state = state;
-    lane.lastLoss = metrics.loss;
+    lane.lastLoss = (await lane.trainer.trainBatch(this.batch)).loss;
     this.next += 1;
     if (this.next < this.lanes.length) return false;
     this.next = 0;
     this.updates += 1;
     for (const l of this.lanes) {
+      l.state = await l.trainer.state();
       const a = alignment(l.config, l.state, this.batch);
       l.perStep = a.perStep;
       l.history.push({ update: this.updates, first: a.perStep[0]!, mean: a.meanWithFuture });

@@ -1,16 +1,17 @@
 /**
- * The engine on the float64 reference backend reproduces the core learner exactly: for random configurations
- * of every method (both cells, every RNN activation, both losses, masks, γ, λ, β, clips, schedules, Adam or
- * SGD, global-norm clip), `createTrainer(referenceBackend(), config).trainBatch` returns the same metrics and
- * parameters as the core's `trainBatch`, number for number (===), over several batches.
+ * The trainer on the float64 reference backend reproduces the core learner exactly: for random configurations
+ * of every method (both cells, every RNN activation, every loss, masks, γ, λ, β, clips, modes, schedules, Adam or
+ * SGD, global-norm clip), `createTrainer(referenceBackend(), config).trainBatch` returns the same metrics and,
+ * read back with `state()`, the same parameters and optimiser states as the core's `trainBatch`, number for
+ * number (===), over several batches with the state kept on the backend between them.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { referenceBackend } from '../../src/backends/reference.js';
-import { createTrainer } from '../../src/engine/engine.js';
+import { createTrainer } from '../../src/engine/trainer.js';
 import { type LearnerConfig, type Method, learnerInit, trainBatch } from '../../src/core/learner.js';
 import { lstmCell } from '../../src/core/lstm.js';
-import type { Batch } from '../../src/core/model.js';
+import { type Batch, type LossKind, LOSSES } from '../../src/core/model.js';
 import { AUTHORS_ADAM } from '../../src/core/optim.js';
 import { rngFromSeed, uniformRange } from '../../src/core/random.js';
 import { ACTIVATIONS, rnnCell } from '../../src/core/rnn.js';
@@ -39,7 +40,7 @@ const firstDifference = (a: unknown, b: unknown, path = ''): string | null => {
 
 const methodArb: fc.Arbitrary<Method> = fc.oneof(
   fc.constant<Method>({ kind: 'bptt' }),
-  fc.constant<Method>({ kind: 'online' }),
+  fc.constant<Method>({ kind: 'eprop' }),
   fc.record({ n: fc.integer({ min: 1, max: 4 }), align: fc.constantFrom('start' as const, 'end' as const) }).map((r): Method => ({ kind: 'tbptt', ...r })),
   fc
     .record({
@@ -68,7 +69,7 @@ const methodArb: fc.Arbitrary<Method> = fc.oneof(
 const caseArb = fc.record({
   method: methodArb,
   cell: fc.constantFrom('lstm', ...ACTIVATIONS),
-  loss: fc.constantFrom('mse' as const, 'xent' as const),
+  loss: fc.constantFrom(...LOSSES),
   B: fc.integer({ min: 1, max: 3 }),
   T: fc.integer({ min: 1, max: 5 }),
   H: fc.integer({ min: 1, max: 4 }),
@@ -79,7 +80,7 @@ const caseArb = fc.record({
   seed: fc.integer({ min: 0, max: 2 ** 30 }),
 });
 
-const batchOf = (seed: number, B: number, T: number, I: number, O: number, loss: 'mse' | 'xent'): Batch => {
+const batchOf = (seed: number, B: number, T: number, I: number, O: number, loss: LossKind): Batch => {
   const [u] = uniformRange(rngFromSeed(seed), B * T * (I + O + 1), -1, 1);
   let q = 0;
   const next = (n: number) => u.slice(q, (q += n));
@@ -90,6 +91,7 @@ const batchOf = (seed: number, B: number, T: number, I: number, O: number, loss:
       inputs.push(next(I));
       let y = next(O);
       if (loss === 'xent') y = Float64Array.from(y, (_, k) => (k === Math.floor(((y[0]! + 1) / 2) * O) % O ? 1 : 0));
+      if (loss === 'bce') y = y.map((v) => (v < 0 ? 0 : 1));
       targets.push(next(1)[0]! > 0 || t === T - 1 ? y : null);
     }
     return { inputs, targets };
@@ -97,10 +99,10 @@ const batchOf = (seed: number, B: number, T: number, I: number, O: number, loss:
 };
 
 describe('engine on the reference backend', () => {
-  it('reproduces the core learner exactly, for every method (fast-check)', () => {
+  it('reproduces the core learner exactly, for every method (fast-check)', async () => {
     const be = referenceBackend();
-    fc.assert(
-      fc.property(caseArb, (c) => {
+    await fc.assert(
+      fc.asyncProperty(caseArb, async (c) => {
         const cellKind = c.method.kind === 'bp-lambda' && c.method.mode === 'cell' ? 'lstm' : c.cell;
         const cell =
           cellKind === 'lstm'
@@ -115,18 +117,20 @@ describe('engine on the reference backend', () => {
             ? null
             : Object.fromEntries(Object.entries(s0.theta).map(([k, t], i) => [k, { shape: t.shape, data: uniformRange(rngFromSeed(c.seed + i + 1), t.data.length, -0.5, 0.5)[0] }]));
         let core = { ...s0, theta };
-        let engine = core;
         const trainer = createTrainer(be, config);
+        trainer.load(core);
         for (let i = 0; i < 2; i++) {
           const batch = batchOf(c.seed + 10 * i, c.B, c.T, c.I, c.O, c.loss);
           const [m1, n1] = trainBatch(config, core, batch);
-          const [m2, n2] = trainer.trainBatch(engine, batch);
+          const m2 = await trainer.trainBatch(batch);
+          const n2 = await trainer.state();
           expect(firstDifference(m2, m1, 'metrics')).toBeNull();
           expect(firstDifference(n2.params, n1.params, 'params')).toBeNull();
           expect(firstDifference(n2.theta, n1.theta, 'theta')).toBeNull();
+          expect(firstDifference(n2.networkOpt, n1.networkOpt, 'networkOpt')).toBeNull();
+          expect(firstDifference(n2.synthOpt, n1.synthOpt, 'synthOpt')).toBeNull();
           expect(n2.batches).toBe(n1.batches);
           core = n1;
-          engine = n2;
         }
         trainer.dispose();
       }),
@@ -134,13 +138,13 @@ describe('engine on the reference backend', () => {
     );
   });
 
-  it("the 'sequence' engine equals the online traces for random problems (fast-check, spec §5 T1)", () => {
+  it("the 'forward-view' computation equals the traces for random problems (fast-check, spec §5 T1)", async () => {
     const be = referenceBackend();
     // Both sides sum the same O(T²) products of ≤ T Jacobians (entries O(1), S ≤ 8) in float64, in different
     // orders: they differ by rounding only, a few hundred operations × ε relative to the largest entry. 2¹²·T²·ε
     // (≈ 2e-11 at T = 5) leaves margin and is ~10 orders below any algorithmic difference.
-    fc.assert(
-      fc.property(caseArb, fc.constantFrom('full' as const, 'cell' as const), (c, mode) => {
+    await fc.assert(
+      fc.asyncProperty(caseArb, fc.constantFrom('full' as const, 'cell' as const), async (c, mode) => {
         const cell = mode === 'cell' || c.cell === 'lstm' ? lstmCell({ inputSize: c.I, hiddenSize: c.H }) : rnnCell({ inputSize: c.I, hiddenSize: c.H, activation: c.cell as (typeof ACTIVATIONS)[number] });
         const method: Method = { kind: 'bp-lambda', mode, schedule: 'sequence', synthesiser: { hidden: [] }, gamma: (c.seed % 11) / 10, lambda: (c.seed % 7) / 6, beta: 0.5, synthClip: Infinity, targetScale: [1, 0.1, 1 / 3][c.seed % 3] };
         const config: LearnerConfig = { model: { cell, outputSize: c.O, loss: c.loss }, method, network: { kind: 'sgd', lr: 0.1 }, synthesiser: { kind: 'sgd', lr: 0.1 } };
@@ -148,8 +152,15 @@ describe('engine on the reference backend', () => {
         const theta = Object.fromEntries(Object.entries(s0.theta!).map(([k, t], i) => [k, { shape: t.shape, data: uniformRange(rngFromSeed(c.seed + i + 1), t.data.length, -0.5, 0.5)[0] }]));
         const s = { ...s0, theta };
         const batch = batchOf(c.seed, c.B, c.T, c.I, c.O, c.loss);
-        const online = createTrainer(be, config).gradients(s, batch).synthUpdate!;
-        const seq = createTrainer(be, config, { engine: 'sequence' }).gradients(s, batch).synthUpdate!;
+        const gradients = async (computation: 'traces' | 'forward-view') => {
+          const t = createTrainer(be, config, { computation });
+          t.load(s);
+          const g = await t.gradients(batch);
+          t.dispose();
+          return g.synthUpdate!;
+        };
+        const online = await gradients('traces');
+        const seq = await gradients('forward-view');
         const scale = Math.max(1, ...online.map(Math.abs));
         const tol = 2 ** 12 * c.T * c.T * 2 ** -53 * scale;
         online.forEach((v, i) => expect(Math.abs(seq[i]! - v)).toBeLessThanOrEqual(tol));

@@ -1,6 +1,7 @@
 /**
  * Support for the backend conformance suite: every backend (and every gpu.js mode) that can start on this
- * machine, the ones that cannot (with the reason), random host data, and tolerances derived from precision.
+ * machine, the ones that cannot (with the reason), the test-only asynchronous backend, random host data, and
+ * tolerances derived from precision.
  */
 import ndarray from 'ndarray';
 import type { Backend, DeviceArray } from '../../src/backends/backend.js';
@@ -9,10 +10,13 @@ import { BackendUnavailableError } from '../../src/backends/errors.js';
 import { GPUJS_MODES, gpujsBackend } from '../../src/backends/gpu/index.js';
 import { referenceBackend } from '../../src/backends/reference.js';
 import { rngFromSeed, uniformRange } from '../../src/core/random.js';
+import { asyncTestBackend } from '../../test-support/async-backend.js';
 
 export interface Candidate {
   readonly name: string;
   readonly backend: Backend;
+  /** A fresh instance (for tests that leave a backend unusable, such as a failed asynchronous kernel). */
+  readonly make: () => Backend;
 }
 export interface Unavailable {
   readonly name: string;
@@ -25,6 +29,7 @@ const makers: readonly (readonly [string, () => Backend])[] = [
   ['cpu f64 js', () => cpuBackend({ precision: 64, kernels: 'js' }) as Backend],
   ['cpu f32 wasm-simd', () => cpuBackend({ precision: 32, kernels: 'wasm' }) as Backend],
   ['cpu f32 js', () => cpuBackend({ precision: 32, kernels: 'js' }) as Backend],
+  ['async test backend', () => asyncTestBackend() as Backend],
   ...GPUJS_MODES.map((mode) => [`gpujs ${mode}`, () => gpujsBackend({ mode }) as Backend] as const),
 ];
 
@@ -34,7 +39,7 @@ export const startAll = (): { available: Candidate[]; unavailable: Unavailable[]
   const unavailable: Unavailable[] = [];
   for (const [name, make] of makers) {
     try {
-      available.push({ name, backend: make() });
+      available.push({ name, backend: make(), make });
     } catch (e) {
       if (!(e instanceof BackendUnavailableError)) throw e;
       unavailable.push({ name, reason: e.reason });
@@ -50,7 +55,7 @@ export const randomData = (seed: number, n: number, lo = -1, hi = 1): Float64Arr
 export const up = <A extends DeviceArray>(be: Backend<A>, data: Float64Array, shape: readonly number[]): A => be.upload(ndarray(data, [...shape]));
 
 /** Read back as float64. */
-export const down = <A extends DeviceArray>(be: Backend<A>, a: A): Float64Array => Float64Array.from(be.read(a).data);
+export const down = async <A extends DeviceArray>(be: Backend<A>, a: A): Promise<Float64Array> => Float64Array.from((await be.read(a)).data);
 
 /**
  * Max over entries of |x − ref| / bound, where bound = eps · terms · scale: the classic error bound of a sum

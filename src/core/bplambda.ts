@@ -17,7 +17,7 @@
  * its trace and the mode's own carry) from the sums to apply (`totals`).
  */
 import { InvalidInputError } from './errors.js';
-import type { Batch, Model } from './model.js';
+import type { Batch, Model, Sequence } from './model.js';
 import { checkBatch, modelShapes, stepRecord } from './model.js';
 import { type BpLambdaMode, type ModeCarry, modeAdapter } from './modes.js';
 import type { Synthesiser } from './synthesiser.js';
@@ -196,7 +196,7 @@ export const bpLambdaStep = (ctx: BpLambdaContext, state: BpLambdaState, input: 
   const perExample = state.carry.map((ex, b) => {
     const step = model.cell.step(params, ex.state, input.inputs[b]!);
     const rec = stepRecord(model, params, step, input.targets[b] ?? null);
-    const m = adapter.step(modeCtx, ex.mode, ex.state, rec, input.final);
+    const m = adapter.step(modeCtx, ex.mode, ex.state, rec, t, input.final);
     const prediction = m.synthInput === null ? vzeros(synth.outputSize) : synth.predict(theta, m.synthInput, t);
     let td: Float64Array | null = null;
     let contribution: Float64Array | null = null;
@@ -211,7 +211,8 @@ export const bpLambdaStep = (ctx: BpLambdaContext, state: BpLambdaState, input: 
       terminalTd = vsub(m.terminalTarget, prediction);
       terminalContribution = vecmat(terminalTd, trace);
     }
-    const { signal, grad } = m.learn(prediction);
+    const { signals, grad } = m.learn(prediction);
+    const signal = signals[0]?.[1] ?? null;
     const carry: ExampleCarry = { state: step.state, prediction: m.synthInput === null ? null : prediction, trace, mode: m.next };
     return { carry, rec, prediction, td, contribution, terminalTd, terminalContribution, signal, grad };
   });
@@ -261,6 +262,34 @@ export const batchStepInput = (batch: Batch, k: number): StepInput => ({
   targets: batch.map((q) => q.targets[k] ?? null),
   final: k === (batch[0]?.inputs.length ?? 0) - 1,
 });
+
+/**
+ * The learning signal BP(λ) delivers to the network's h_t at every step t = 1..T of one sequence (size H), θ and Ψ
+ * fixed: what the network learns from, without the synthesiser's own update (no traces, so it costs a forward
+ * pass): l_t + (β/c) ĝ_t in the full-state mode, ε_t + (β/c) u_{t+1} D_{t+1} (ε_T at the end) in the cell mode.
+ */
+export const bpLambdaLearningSignals = (ctx: BpLambdaContext, seq: Sequence): Float64Array[] => {
+  const { model, synth, params, theta, options } = ctx;
+  const adapter = modeAdapter(modeOf(ctx));
+  adapter.check(model, synth);
+  const c = targetScaleOf(options);
+  const modeCtx = { model, params, gamma: options.gamma, signalWeight: options.beta / c, scale: c };
+  const T = seq.inputs.length;
+  const H = model.cell.hiddenSize;
+  const out = new Array<Float64Array>(T);
+  let state = vzeros(model.cell.stateSize);
+  let carry = adapter.init(model);
+  for (let k = 0; k < T; k++) {
+    const step = model.cell.step(params, state, seq.inputs[k]!);
+    const rec = stepRecord(model, params, step, seq.targets[k] ?? null);
+    const m = adapter.step(modeCtx, carry, state, rec, k + 1, k === T - 1);
+    const prediction = m.synthInput === null ? vzeros(synth.outputSize) : synth.predict(theta, m.synthInput, k + 1);
+    for (const [t, signal] of m.learn(prediction).signals) out[t - 1] = signal.slice(0, H);
+    carry = m.next;
+    state = step.state;
+  }
+  return out;
+};
 
 /** Run BP(λ) over a whole batch of equal-length sequences with θ and Ψ fixed (the offline regime). */
 export const bpLambdaSequence = (ctx: BpLambdaContext, batch: Batch): { readonly steps: BpLambdaStepResult[]; readonly state: BpLambdaState } => {

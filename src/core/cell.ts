@@ -5,6 +5,7 @@
  * A cell maps the previous state s_{t-1} (size S) and the input x_t (size I) to the state s_t. The readout
  * reads the first H entries of the state (`h`); for the RNN S = H, for the LSTM s = [h; c] and S = 2H.
  */
+import type { Activation } from './rnn.js';
 import type { Mat, ParamShapes, Params } from './tensor.js';
 
 /** One forward step, with whatever the cell needs to differentiate it later. */
@@ -42,6 +43,8 @@ export interface CellMemory {
 
 export interface Cell {
   readonly type: 'rnn' | 'lstm';
+  /** The activation f of an RNN cell (undefined for the LSTM). */
+  readonly activation?: Activation;
   readonly inputSize: number; // I
   readonly hiddenSize: number; // H (the readout reads s[0..H))
   readonly stateSize: number; // S

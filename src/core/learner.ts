@@ -8,7 +8,7 @@
  *   parameters updated once per sequence (the authors' schedule) or after every step.
  * - `sg`: Jaderberg-style n-step synthetic gradients (BPTT inside chunks of n, bootstrapped SG at the ends).
  * - `tbptt`: truncated BPTT with chunk length n.  `bptt`: full BPTT.
- * - `online`: no synthesiser; immediate gradient (RNN) or e-prop with the immediate loss (LSTM).
+ * - `eprop`: no synthesiser; e-prop with the immediate loss (for the RNN, its immediate gradient).
  */
 import { type BpLambdaOptions, batchStepInput, bpLambdaClearTotals, bpLambdaInit, bpLambdaStep } from './bplambda.js';
 import { type ChunkAlign, batchMean, bptt, truncatedBptt } from './bptt.js';
@@ -35,7 +35,7 @@ export interface SynthesiserSpec {
 }
 
 /** The training methods, one name each (the `kind` of a `Method`). */
-export const METHOD_KINDS = ['bp-lambda', 'sg', 'tbptt', 'bptt', 'online'] as const;
+export const METHOD_KINDS = ['bp-lambda', 'sg', 'tbptt', 'bptt', 'eprop'] as const;
 export type MethodKind = (typeof METHOD_KINDS)[number];
 
 /** When parameters change: 'sequence' (once per batch, the authors') or 'step' (after every time step). */
@@ -64,7 +64,7 @@ export type Method =
     }
   | { readonly kind: 'tbptt'; readonly n: number; readonly align: ChunkAlign }
   | { readonly kind: 'bptt' }
-  | { readonly kind: 'online' };
+  | { readonly kind: 'eprop' };
 
 // Every Method kind is listed in METHOD_KINDS and nothing else is (a compile error otherwise).
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -177,7 +177,7 @@ export const trainBatch = (config: LearnerConfig, state: LearnerState, batch: Ba
   switch (method.kind) {
     case 'bptt':
     case 'tbptt':
-    case 'online': {
+    case 'eprop': {
       const f =
         method.kind === 'bptt'
           ? (q: Batch[number]) => bptt(model, state.params, q)

@@ -55,7 +55,7 @@ const cellPosts = (p: LstmParts, H: number) => {
   for (let k = 0; k < H; k++) {
     di[k] = p.g[k]! * p.i[k]! * (1 - p.i[k]!);
     df[k] = p.cPrev[k]! * p.f[k]! * (1 - p.f[k]!);
-    dg[k] = p.i[k]! * (1 - p.g[k]! ** 2);
+    dg[k] = p.i[k]! * (1 - p.g[k]! * p.g[k]!);
   }
   return { di, df, dg };
 };
@@ -119,7 +119,7 @@ export const lstmCell = (config: LstmConfig): Cell => {
         o[k] = sigmoid(z[3 * H + k]!);
         const c = f[k]! * cPrev[k]! + i[k]! * g[k]!;
         tanhC[k] = Math.tanh(c);
-        psi[k] = o[k]! * (1 - tanhC[k]! ** 2);
+        psi[k] = o[k]! * (1 - tanhC[k]! * tanhC[k]!);
         state[k] = o[k]! * tanhC[k]!;
         state[H + k] = c;
       }

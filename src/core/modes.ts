@@ -57,8 +57,12 @@ export interface ModeStep {
   readonly target: (prediction: Float64Array) => Float64Array;
   /** At the last step, the target of this step's own prediction (no bootstrap); null if it has none. */
   readonly terminalTarget: Float64Array | null;
-  /** The network's learning signal (null if none this step) and its per-example gradient, given the prediction. */
-  readonly learn: (prediction: Float64Array) => { readonly signal: Float64Array | null; readonly grad: Params };
+  /**
+   * The network's learning signals formed at this step, each with the 1-indexed step whose state it is on
+   * (full state: on s_t; cell mode: on h_{t-1}, and at the last step also ε_T on h_T), and the per-example
+   * gradient they give, given the prediction.
+   */
+  readonly learn: (prediction: Float64Array) => { readonly signals: readonly (readonly [number, Float64Array])[]; readonly grad: Params };
   readonly next: ModeCarry;
 }
 
@@ -66,7 +70,8 @@ export interface ModeAdapter {
   /** Typed errors unless the model and synthesiser fit the mode. */
   check(model: Model, synth: Synthesiser): void;
   init(model: Model): ModeCarry;
-  step(ctx: ModeStepContext, carry: ModeCarry, state: Float64Array, rec: StepRecord, final: boolean): ModeStep;
+  /** Step t (1-indexed) of one example from the previous state and the step's record. */
+  step(ctx: ModeStepContext, carry: ModeCarry, state: Float64Array, rec: StepRecord, t: number, final: boolean): ModeStep;
 }
 
 export const fullMode: ModeAdapter = {
@@ -76,7 +81,7 @@ export const fullMode: ModeAdapter = {
       throw new RangeError(`the full-state mode needs a synthesiser from S = ${S} to S = ${S}`);
   },
   init: () => ({ mode: 'full' }),
-  step(ctx, carry, _prev, rec, final) {
+  step(ctx, carry, _prev, rec, t, final) {
     const { model, params, gamma, signalWeight, scale } = ctx;
     const J = model.cell.jacobian(params, rec.step);
     return {
@@ -86,7 +91,7 @@ export const fullMode: ModeAdapter = {
       terminalTarget: null,
       learn: (g) => {
         const signal = vaxpy(rec.immediate, signalWeight, g);
-        return { signal, grad: { ...model.cell.vjpParams(params, rec.step, signal), ...readoutGrad(model, rec) } };
+        return { signals: [[t, signal]], grad: { ...model.cell.vjpParams(params, rec.step, signal), ...readoutGrad(model, rec) } };
       },
       next: carry,
     };
@@ -96,7 +101,7 @@ export const fullMode: ModeAdapter = {
 export const cellMode: ModeAdapter = {
   check: checkCellModeSynthesiser,
   init: (model) => ({ mode: 'cell', eprop: model.cell.eprop.init(), record: null }),
-  step(ctx, carry, prev, rec, final) {
+  step(ctx, carry, prev, rec, t, final) {
     if (carry.mode !== 'cell') throw new RangeError('the cell mode got another mode\'s carry');
     const { model, params, gamma, signalWeight, scale } = ctx;
     const cell = model.cell;
@@ -113,14 +118,19 @@ export const cellMode: ModeAdapter = {
       learn: (u) => {
         // From zeros for every parameter: the cell's gradient arrives through e-prop, the readout's directly.
         let grad: Params = { ...zerosParams(cell.paramShapes), ...readoutGrad(model, rec) };
-        let signal: Float64Array | null = null;
+        const signals: [number, Float64Array][] = [];
         if (last !== null && jac !== null) {
           // L_{t-1} = ε_{t-1} + (β/c) u_t D_t, with step t−1's e-prop traces.
-          signal = vaxpy(last.immediate.subarray(0, H), signalWeight, vecmat(u, jac.D));
+          const signal = vaxpy(last.immediate.subarray(0, H), signalWeight, vecmat(u, jac.D));
+          signals.push([t - 1, signal]);
           grad = addParams(grad, { ...cell.eprop.gradient(params, carry.eprop, last.step, signal), ...zeroReadout });
         }
-        if (final) grad = addParams(grad, { ...cell.eprop.gradient(params, traces, rec.step, rec.immediate.subarray(0, H)), ...zeroReadout });
-        return { signal, grad };
+        if (final) {
+          const signal = rec.immediate.subarray(0, H);
+          signals.push([t, signal]);
+          grad = addParams(grad, { ...cell.eprop.gradient(params, traces, rec.step, signal), ...zeroReadout });
+        }
+        return { signals, grad };
       },
       next: { mode: 'cell', eprop: traces, record: rec },
     };

@@ -43,7 +43,7 @@ export const adam = (options: AdamOptions): GradientTransformation<AdamState> =>
       const mu = zipParams(state.mu, grads, (m, g) => ({ shape: m.shape, data: m.data.map((v, i) => beta1 * v + (1 - beta1) * g.data[i]!) }));
       const nu = zipParams(state.nu, grads, (n, g) => ({
         shape: n.shape,
-        data: n.data.map((v, i) => beta2 * v + (1 - beta2) * g.data[i]! ** 2),
+        data: n.data.map((v, i) => beta2 * v + (1 - beta2) * (g.data[i]! * g.data[i]!)),
       }));
       const c1 = 1 - beta1 ** count;
       const c2 = 1 - beta2 ** count;

@@ -18,7 +18,7 @@ const sigmoid = (a: number): number => 1 / (1 + Math.exp(-a));
 
 export const activationFns: Readonly<Record<Activation, ActivationFns>> = {
   identity: { f: (a) => a, df: () => 1 },
-  tanh: { f: Math.tanh, df: (a) => 1 - Math.tanh(a) ** 2 },
+  tanh: { f: Math.tanh, df: (a) => { const t = Math.tanh(a); return 1 - t * t; } },
   sigmoid: { f: sigmoid, df: (a) => sigmoid(a) * (1 - sigmoid(a)) },
   // relu'(0) is taken as 0 (the subgradient PyTorch uses).
   relu: { f: (a) => (a > 0 ? a : 0), df: (a) => (a > 0 ? 1 : 0) },
@@ -46,6 +46,7 @@ export const rnnCell = (config: RnnConfig): Cell => {
   };
   return {
     type: 'rnn',
+    activation,
     inputSize: I,
     hiddenSize: H,
     stateSize: H,

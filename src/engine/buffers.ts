@@ -1,44 +1,58 @@
 /**
- * Named, preallocated device buffers of one training engine: allocated on first use, reused across steps and
- * batches while the batch size and sequence length stay the same, released together.
+ * Named backend arrays of one trainer: scratch and per-step buffers allocated on first use and reused across
+ * steps and batches while their shape stays the same, constants made once, traces; all released together.
+ * It is the `OpContext` the composite ops work with.
  */
+import ndarray from 'ndarray';
 import type { Backend, DeviceArray } from '../backends/backend.js';
+import type { OpContext } from '../ops/context.js';
 
 const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
-export class Buffers<A extends DeviceArray> {
+export class Buffers<A extends DeviceArray> implements OpContext<A> {
   private readonly arrays = new Map<string, A>();
-  constructor(private readonly backend: Backend<A>) {}
+  constructor(readonly be: Backend<A>) {}
 
-  /** The buffer `key` with this shape (re-allocated, zeroed, if its shape changed). */
-  get(key: string, shape: readonly number[]): A {
+  /** The buffer `key` with this shape (re-allocated, zeroed, if its shape changed; otherwise as last written). */
+  tmp(key: string, shape: readonly number[]): A {
     const a = this.arrays.get(key);
     if (a !== undefined && sameShape(a.shape, shape)) return a;
-    if (a !== undefined) this.backend.dispose(a);
-    const fresh = this.backend.alloc(shape);
+    if (a !== undefined) this.be.dispose(a);
+    const fresh = this.be.alloc(shape);
     this.arrays.set(key, fresh);
+    return fresh;
+  }
+
+  /** The buffer `key`, zero-filled. */
+  zeroed(key: string, shape: readonly number[]): A {
+    const a = this.tmp(key, shape);
+    this.be.fill(a, 0);
+    return a;
+  }
+
+  constant(key: string, shape: readonly number[], make: () => Float64Array): A {
+    const k = `const:${key}`;
+    const a = this.arrays.get(k);
+    if (a !== undefined && sameShape(a.shape, shape)) return a;
+    if (a !== undefined) this.be.dispose(a);
+    const fresh = this.be.upload(ndarray(make(), [...shape]));
+    this.arrays.set(k, fresh);
     return fresh;
   }
 
   /** A trace buffer (allocated with `allocTrace`). */
   trace(key: string, batch: number, rows: number, cols: number): A {
-    const a = this.arrays.get(key);
+    const k = `trace:${key}`;
+    const a = this.arrays.get(k);
     if (a !== undefined && sameShape(a.shape, [batch, rows, cols])) return a;
-    if (a !== undefined) this.backend.dispose(a);
-    const fresh = this.backend.allocTrace(batch, rows, cols);
-    this.arrays.set(key, fresh);
+    if (a !== undefined) this.be.dispose(a);
+    const fresh = this.be.allocTrace(batch, rows, cols);
+    this.arrays.set(k, fresh);
     return fresh;
   }
 
-  /** The same buffer, zeroed. */
-  zeroed(key: string, shape: readonly number[]): A {
-    const a = this.get(key, shape);
-    this.backend.zero(a);
-    return a;
-  }
-
   disposeAll(): void {
-    for (const a of this.arrays.values()) this.backend.dispose(a);
+    for (const a of this.arrays.values()) this.be.dispose(a);
     this.arrays.clear();
   }
 }

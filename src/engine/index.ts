@@ -1,2 +1,2 @@
-/** The training engine: every learner method written once against the Backend interface. */
-export * from './engine.js';
+/** The trainer: every learner method on any backend, through the composite ops of `src/ops`. */
+export * from './trainer.js';

@@ -7,16 +7,16 @@
  * - BP(λ), LSTM cell mode: ε_t + (β/c) u_{t+1} D_{t+1} on h_t (ε_T at the end).
  * - n-step SG: the gradient the chunked backpropagation delivers to each state, with (β/c) ĝ injected at the end of
  *   every chunk but the last (core `nStepSg`'s state gradients; c the target scale).
- * - truncated BPTT: the gradient within each chunk;  BPTT: dL/dh_t itself (cosine 1);  online: l_t.
- * A zero signal has cosine 0 (so the online rule scores 0 wherever the immediate loss is zero).
+ * - truncated BPTT: the gradient within each chunk;  BPTT: dL/dh_t itself (cosine 1);  e-prop: l_t.
+ * A zero signal has cosine 0 (so e-prop scores 0 wherever the immediate loss is zero).
  */
 import { nStepSg } from '../core/baselines.js';
+import { bpLambdaLearningSignals } from '../core/bplambda.js';
 import { backprop, bptt, chunking, trajectory } from '../core/bptt.js';
 import type { LearnerConfig, LearnerState } from '../core/learner.js';
 import { synthesiserFor } from '../core/learner.js';
 import type { Batch, Sequence } from '../core/model.js';
 import { cosine } from '../core/tensor.js';
-import { cellModeSequence, fullModeSequence } from './engine.js';
 
 /** The learning signal on h_t (size H) of every step of one sequence. */
 export const learningSignals = (config: LearnerConfig, state: LearnerState, seq: Sequence): Float64Array[] => {
@@ -24,11 +24,8 @@ export const learningSignals = (config: LearnerConfig, state: LearnerState, seq:
   const H = model.cell.hiddenSize;
   const params = state.params;
   switch (method.kind) {
-    case 'bp-lambda': {
-      const synth = synthesiserFor(model, method)!;
-      const f = method.mode === 'cell' ? cellModeSequence : fullModeSequence;
-      return [...f(model, synth, params, state.theta!, seq, method, false).signals];
-    }
+    case 'bp-lambda':
+      return bpLambdaLearningSignals({ model, synth: synthesiserFor(model, method)!, params, theta: state.theta!, options: method, mode: method.mode }, seq);
     case 'sg':
       return nStepSg(model, synthesiserFor(model, method)!, params, state.theta!, seq, method).stateGrads.map((g) => g.slice(0, H));
     case 'tbptt': {
@@ -38,7 +35,7 @@ export const learningSignals = (config: LearnerConfig, state: LearnerState, seq:
     }
     case 'bptt':
       return bptt(model, params, seq).stateGrads.map((g) => g.slice(0, H));
-    case 'online':
+    case 'eprop':
       return trajectory(model, params, seq).records.map((r) => r.immediate.slice(0, H));
   }
 };

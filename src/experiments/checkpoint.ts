@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
-import { atomicWriteFile } from '../cli/io.js';
+import { atomicWriteFile } from '../io/files.js';
 import { BplambdaError } from '../core/errors.js';
 
 export const CHECKPOINT_FORMAT = 'bplambda-checkpoint/1';

@@ -3,30 +3,28 @@
  * defaults, a named preset of the task and the options given explicitly, then validated (typed errors naming the
  * option).
  */
+import { BACKEND_NAMES, type BackendName } from '../backends/registry.js';
 import { InvalidInputError } from '../core/errors.js';
+import { METHOD_KINDS, type MethodKind, SCHEDULES, type Schedule } from '../core/learner.js';
+import { BP_LAMBDA_MODES, type BpLambdaMode } from '../core/modes.js';
+import { COMPUTATIONS, type Computation } from '../engine/trainer.js';
 
 export const TASKS = ['toy', 'seq-mnist', 'copy-repeat'] as const;
 export type Task = (typeof TASKS)[number];
 
-export const METHODS = ['bp-lambda', 'sg', 'tbptt', 'bptt', 'online'] as const;
-export type MethodKind = (typeof METHODS)[number];
+/** The methods a run can train with: the core learner's (METHOD_KINDS). */
+export const METHODS = METHOD_KINDS;
+export type { MethodKind };
 
 export const TARGET_SCALES = ['batch', 'example'] as const;
 export type TargetScale = (typeof TARGET_SCALES)[number];
 
-export const ENGINES = ['step', 'sequence'] as const;
-export type Engine = (typeof ENGINES)[number];
-
 export const PRESETS = ['paper', 'reduced', 'smoke'] as const;
 export type Preset = (typeof PRESETS)[number];
 
-/**
- * `reference`: the pure core learner (float64, the oracle). The others run the backend engine (src/engine) on the
- * CPU backend: float64 or float32, WebAssembly SIMD trace kernels (or JavaScript kernels with the -js suffix).
- * The gpu.js backends are asynchronous to start and are used from the library and the demo, not from `run`.
- */
-export const BACKENDS = ['reference', 'cpu-f64', 'cpu-f32', 'cpu-f64-js', 'cpu-f32-js'] as const;
-export type Backend = (typeof BACKENDS)[number];
+/** The backends a run can train on, by name (the one registry, src/backends/registry.ts). */
+export const BACKENDS = BACKEND_NAMES;
+export type Backend = BackendName;
 
 export interface RunConfig {
   readonly task: Task;
@@ -38,17 +36,18 @@ export interface RunConfig {
   readonly n: number;
   readonly seed: number;
   /**
-   * 'step': the learner's per-step functions (the exact reference, any option). 'sequence': BP(λ) through its
-   * forward view (λ-targets over the whole sequence), which gives the identical update when the parameters are
-   * fixed over a sequence and there is no per-step synthesiser clip; faster, O(S²) per step for a linear
-   * synthesiser. Only BP(λ) has two engines; the other methods always work per sequence.
+   * How BP(λ) computes its synthesiser update: 'traces' (eligibility traces, step by step; any option) or
+   * 'forward-view' (λ-targets over the whole sequence: the same update when the parameters are fixed over a
+   * sequence and there is no per-step synthesiser clip; O(S²) per step instead of the traces' O(S³·S_in)).
+   * Only BP(λ) has two computations; the other methods ignore it.
    */
-  readonly engine: Engine;
+  readonly computation: Computation;
+  /** The backend the trainer runs on (`reference`: float64, exactly the core's numbers). */
   readonly backend: Backend;
   /** BP(λ) synthesiser mode: 'full' (ĝ on the whole state, exact) or 'cell' (the paper's LSTM dL/dc mode). */
-  readonly mode: 'full' | 'cell';
+  readonly mode: BpLambdaMode;
   /** BP(λ): one optimiser step per batch ('sequence', the authors') or per time step ('step'). */
-  readonly schedule: 'sequence' | 'step';
+  readonly schedule: Schedule;
   /** Chunk alignment of n-step SG and truncated BPTT ('end': short first chunk, as the authors). */
   readonly align: 'start' | 'end';
   /** n-step SG target: the discounted n-step target of the spec, or the authors' DNI target. */
@@ -106,7 +105,7 @@ const base = {
   lambda: 1,
   n: 3,
   seed: 0,
-  engine: 'step',
+  computation: 'traces',
   backend: 'reference',
   schedule: 'sequence',
   align: 'end',
@@ -135,17 +134,17 @@ const paper: Readonly<Record<Task, PresetValues>> = {
   // Frozen linear RNN, synthesiser alone learning: 10 epochs × 100 batches of 10 = 1000 Adam updates, lr 1e-4.
   toy: {
     hidden: 30, seqLen: 10, batchSize: 10, steps: 1000, lr: 0, lrSynth: 1e-4, gamma: 1, beta: 1, synthClip: 1,
-    targetScale: 'batch', mode: 'full', engine: 'step', logEvery: 10,
+    targetScale: 'batch', mode: 'full', computation: 'traces', logEvery: 10,
   },
   // LSTM H 30, batch 50, Adam 3e-4, 50 epochs, γ 0.9, β 0.1, the dL/dc synthesiser mode.
   'seq-mnist': {
     hidden: 30, batchSize: 50, epochs: 50, lr: 3e-4, lrSynth: 3e-4, gamma: 0.9, beta: 0.1, synthClip: 1, mode: 'cell',
-    targetScale: 'batch', engine: 'step', logEvery: 50, evalEvery: 0,
+    targetScale: 'batch', computation: 'traces', logEvery: 50, evalEvery: 0,
   },
   // LSTM H 100, batch 100, 150k batches, Adam 1e-3 (network) and 1e-5 (synthesiser), γ 0.9, β 1.
   'copy-repeat': {
     hidden: 100, batchSize: 100, steps: 150_000, lr: 1e-3, lrSynth: 1e-5, gamma: 0.9, beta: 1, synthClip: 1, mode: 'cell',
-    targetScale: 'batch', engine: 'step', logEvery: 100, bits: 8, threshold: 0.15,
+    targetScale: 'batch', computation: 'traces', logEvery: 100, bits: 8, threshold: 0.15,
   },
 };
 
@@ -155,12 +154,12 @@ const paper: Readonly<Record<Task, PresetValues>> = {
  * synthesiser predicting per-example gradients ('example', the scale docs/results.md was measured with).
  */
 const reduced: Readonly<Record<Task, PresetValues>> = {
-  toy: { ...paper.toy, synthClip: Infinity, engine: 'sequence' },
+  toy: { ...paper.toy, synthClip: Infinity, computation: 'forward-view' },
   'seq-mnist': {
-    ...paper['seq-mnist'], synthClip: Infinity, targetScale: 'example', engine: 'sequence', epochs: 5, lr: 1e-3, lrSynth: 1e-3, evalEvery: 480, logEvery: 40,
+    ...paper['seq-mnist'], synthClip: Infinity, targetScale: 'example', computation: 'forward-view', epochs: 5, lr: 1e-3, lrSynth: 1e-3, evalEvery: 480, logEvery: 40,
   },
   'copy-repeat': {
-    ...paper['copy-repeat'], synthClip: Infinity, targetScale: 'example', engine: 'sequence', hidden: 32, batchSize: 20, steps: 5000, logEvery: 50,
+    ...paper['copy-repeat'], synthClip: Infinity, targetScale: 'example', computation: 'forward-view', hidden: 32, batchSize: 20, steps: 5000, logEvery: 50,
   },
 };
 
@@ -174,12 +173,21 @@ const smoke: Readonly<Record<Task, PresetValues>> = {
 export const presetValues = (task: Task, preset: Preset): PresetValues =>
   ({ paper, reduced, smoke })[preset][task];
 
-const oneOf = <T extends string>(path: string, value: unknown, allowed: readonly T[]): T => {
-  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-  throw new InvalidInputError(path, `one of ${allowed.join(', ')}`, `is '${String(value)}'`);
+/** Spellings of earlier versions, refused with the current word (per option: 'step' is still a schedule). */
+const RENAMED: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  method: { online: 'eprop' },
+  task: { seqmnist: 'seq-mnist', copyrepeat: 'copy-repeat' },
+  computation: { step: 'traces', sequence: 'forward-view', online: 'traces' },
 };
 
-export const parseTask = (v: unknown, path = 'task'): Task => oneOf(path, v, TASKS);
+/** The value if allowed, else a typed error naming the option (with the current word for an old spelling). */
+export const oneOf = <T extends string>(path: string, value: unknown, allowed: readonly T[], field = path.replace(/^--/, '').replace(/-(\w)/g, (_, c: string) => c.toUpperCase())): T => {
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  const renamed = typeof value === 'string' ? RENAMED[field]?.[value] : undefined;
+  throw new InvalidInputError(path, `one of ${allowed.join(', ')}`, `is '${String(value)}'${renamed === undefined ? '' : ` (did you mean '${renamed}'? the name changed)`}`);
+};
+
+export const parseTask = (v: unknown, path = 'task'): Task => oneOf(path, v, TASKS, 'task');
 export const parsePreset = (v: unknown, path = '--preset'): Preset => oneOf(path, v, PRESETS);
 
 /**
@@ -205,11 +213,12 @@ const int = (x: number) => Number.isInteger(x);
 export const checkConfig = (c: RunConfig): void => {
   parseTask(c.task);
   parsePreset(c.preset);
+  for (const key of Object.keys(c)) if (!FIELDS.has(key)) throw new InvalidInputError(optionName(key), 'an option of run (see bplambda run --help)', key === 'engine' ? "is not one (did you mean --computation? the name changed: step → traces, sequence → forward-view)" : 'is not one');
   oneOf(optionName('method'), c.method, METHODS);
-  oneOf(optionName('engine'), c.engine, ENGINES);
+  oneOf(optionName('computation'), c.computation, COMPUTATIONS);
   oneOf(optionName('backend'), c.backend, BACKENDS);
-  oneOf(optionName('mode'), c.mode, ['full', 'cell'] as const);
-  oneOf(optionName('schedule'), c.schedule, ['sequence', 'step'] as const);
+  oneOf(optionName('mode'), c.mode, BP_LAMBDA_MODES);
+  oneOf(optionName('schedule'), c.schedule, SCHEDULES);
   oneOf(optionName('align'), c.align, ['start', 'end'] as const);
   oneOf(optionName('sgTarget'), c.sgTarget, ['discounted', 'authors'] as const);
   oneOf(optionName('targetScale'), c.targetScale, TARGET_SCALES);
@@ -240,19 +249,32 @@ export const checkConfig = (c: RunConfig): void => {
   if (c.task !== 'seq-mnist' && c.steps < 1) throw new InvalidInputError(optionName('steps'), `an integer ≥ 1 for the ${c.task} task`, `is ${c.steps}`);
   if (c.mode === 'cell' && c.task === 'toy' && c.method === 'bp-lambda')
     throw new InvalidInputError(optionName('mode'), "'full' on the toy task (its RNN has no cell state; 'cell' is the LSTM's dL/dc mode)", "is 'cell'");
-  if (c.method === 'bp-lambda' && c.engine === 'sequence') {
+  if (c.synthHidden.length > 0)
+    throw new InvalidInputError(
+      optionName('synthHidden'),
+      "empty (the linear synthesiser of the paper): runs train through the trainer, which has the linear synthesiser only; MLP synthesisers are in the core library (bpLambdaSequence, trainBatch)",
+      `is ${c.synthHidden.join(',')}`,
+    );
+  if (c.method === 'bp-lambda' && c.computation === 'forward-view') {
     if (c.synthClip !== Infinity)
       throw new InvalidInputError(
-        optionName('engine'),
-        `'step' with a finite --synth-clip: the sequence engine (forward view) is exact only without the per-step synthesiser clip; pass --synth-clip Infinity to use it`,
-        `is 'sequence' with --synth-clip ${c.synthClip}`,
+        optionName('computation'),
+        `'traces' with a finite --synth-clip: the forward view is exact only without the per-step synthesiser clip; pass --synth-clip Infinity to use it`,
+        `is 'forward-view' with --synth-clip ${c.synthClip}`,
       );
     if (c.schedule !== 'sequence')
-      throw new InvalidInputError(optionName('engine'), "'step' with --schedule step (parameters change inside the sequence)", "is 'sequence'");
+      throw new InvalidInputError(optionName('computation'), "'traces' with --schedule step (parameters change inside the sequence)", "is 'forward-view'");
   }
 };
 
-/** A short label of a run's method: BP(0.5), SG n=3, TBPTT n=3, BPTT, online. */
+/** The fields of a run configuration (anything else in a configuration is refused). */
+const FIELDS = new Set<string>([
+  'task', 'preset', 'method', 'lambda', 'n', 'seed', 'computation', 'backend', 'mode', 'schedule', 'align', 'sgTarget', 'hidden', 'synthHidden', // prettier-ignore
+  'batchSize', 'lr', 'lrSynth', 'gamma', 'beta', 'synthClip', 'targetScale', 'steps', 'epochs', 'logEvery', 'seqLen', 'npoints', 'noise', // prettier-ignore
+  'endOnly', 'trainSize', 'valSize', 'testSize', 'evalEvery', 'bits', 'threshold', // prettier-ignore
+]);
+
+/** A short label of a run's method: BP(0.5), SG n=3, TBPTT n=3, BPTT, e-prop. */
 export const methodLabel = (c: Pick<RunConfig, 'method' | 'lambda' | 'n'>): string => {
   switch (c.method) {
     case 'bp-lambda':
@@ -263,12 +285,12 @@ export const methodLabel = (c: Pick<RunConfig, 'method' | 'lambda' | 'n'>): stri
       return `TBPTT n=${c.n}`;
     case 'bptt':
       return 'BPTT';
-    case 'online':
-      return 'online';
+    case 'eprop':
+      return 'e-prop';
   }
 };
 
-/** A method written `bp-lambda:0.5`, `sg:3`, `tbptt:2`, `bptt` or `online` (the sweep's --methods list). */
+/** A method written `bp-lambda:0.5`, `sg:3`, `tbptt:2`, `bptt` or `eprop` (the sweep's --methods list). */
 export interface MethodChoice {
   readonly method: MethodKind;
   readonly lambda?: number;
@@ -277,10 +299,10 @@ export interface MethodChoice {
 
 export const parseMethodChoice = (text: string, path = '--methods'): MethodChoice => {
   const [name, arg, extra] = text.trim().split(':');
-  const method = oneOf(path, name, METHODS);
+  const method = oneOf(path, name, METHODS, 'method');
   const bad = () => new InvalidInputError(path, `${method === 'bp-lambda' ? 'bp-lambda:λ with λ in [0, 1]' : `${method}:n with an integer n ≥ 1`}`, `has '${text}'`);
   if (extra !== undefined) throw bad();
-  if (method === 'bptt' || method === 'online') {
+  if (method === 'bptt' || method === 'eprop') {
     if (arg !== undefined) throw new InvalidInputError(path, `${method} without a parameter`, `has '${text}'`);
     return { method };
   }

@@ -6,7 +6,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statS
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
-import { atomicWriteFile } from '../cli/io.js';
+import { atomicWriteFile } from '../io/files.js';
 import type { RunConfig } from './config.js';
 import type { Cell, MetricsRow, RunResult, Summary } from './run.js';
 

@@ -3,7 +3,7 @@ import type { StoredRun } from './files.js';
 import type { Summary } from './run.js';
 
 export const methodOrder = (r: StoredRun): [number, number] => {
-  const kinds = ['bp-lambda', 'sg', 'tbptt', 'bptt', 'online'];
+  const kinds = ['bp-lambda', 'sg', 'tbptt', 'bptt', 'eprop'];
   const k = kinds.indexOf(r.config.method);
   const p = r.config.method === 'bp-lambda' ? r.config.lambda : r.config.method === 'sg' || r.config.method === 'tbptt' ? r.config.n : 0;
   return [k, p];

@@ -22,12 +22,12 @@ export type WorkerMessage =
 
 const port = parentPort;
 if (port !== null) {
-  port.on('message', (job: JobMessage) => {
+  port.on('message', async (job: JobMessage) => {
     try {
       const config = fromJson(job.config) as RunConfig;
       writeConfig(job.dir, config);
       let last = 0;
-      const result = runExperiment(config, {
+      const result = await runExperiment(config, {
         onRow: metricsAppender(job.dir),
         onProgress: (p) => {
           const t = performance.now();

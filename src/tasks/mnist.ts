@@ -106,3 +106,13 @@ export const mnistSequence = (set: LabelledImages, i: number): Sequence => {
 
 export const mnistBatch = (set: LabelledImages, indices: ArrayLike<number>): Batch =>
   Array.from({ length: indices.length }, (_, k) => mnistSequence(set, indices[k]!));
+
+/**
+ * Random images of MNIST's shape (uniform pixel bytes, uniform labels) from a seeded generator: data of the
+ * right form where the real set is not needed (benchmarks, tests of the pipeline).
+ */
+export const randomImages = (count: number, rng: Rng, rows = 28, cols = 28): [LabelledImages, Rng] => {
+  const [u, r1] = uniforms(rng, count * rows * cols);
+  const [v, r2] = uniforms(r1, count);
+  return [{ count, rows, cols, pixels: Uint8Array.from(u, (x) => Math.floor(x * 256)), labels: Uint8Array.from(v, (x) => Math.floor(x * 10)) }, r2];
+};

@@ -1,165 +1,54 @@
 /**
- * The gpu.js backend (subpath export `bplambda/gpu`; gpu.js is an optional dependency, loaded only here).
- *
- * The trace update E ← ∇θĝ + γλ J E and the δᵀE contraction — where BP(λ) spends ≥ 95% of its arithmetic —
- * run as gpu.js kernels; in the GL modes the trace stays on the device across time steps as a texture
- * (pipeline mode) and only J, δ, s go up and the contraction (one row) comes back each step. Traces larger
- * than `maxTileElements` are split into tiles of whole examples (texture limits, and exact float32 indices).
- * All other ops run on the host in float32, with the CPU backend's JavaScript kernels.
+ * The gpu.js backend (subpath export `bplambda/gpu`; gpu.js is an optional dependency, loaded only here): a data
+ * store of gpu.js values and every generic kernel as a gpu.js kernel, compiled from the sources of `sources.ts`
+ * and `kernels.ts` once per geometry. In the GL modes arrays stay on the device as textures from one kernel to the
+ * next (pipeline mode) and come back only when read; traces larger than `maxTileElements` are split into tiles of
+ * whole examples (texture limits, exact float32 indices). It registers no fused kernels: cells, losses and
+ * optimisers are the composites of src/ops, as on any new backend.
  *
  * The mode is explicit and checked: the backend builds a probe kernel and reads which kernel class gpu.js
  * actually chose; if that is not the mode asked for (gpu.js's 'gpu' silently runs on WebAssembly without a GPU
  * context) it throws BackendUnavailableError saying why and what to install. Nothing falls back silently.
  * gpu.js computes in float32 (the 'cpu' mode evaluates in JavaScript doubles and stores float32).
  */
-import type { NdArray } from 'ndarray';
-import ndarray from 'ndarray';
-import type { LossKind } from '../../core/model.js';
+import ndarray, { type NdArray } from 'ndarray';
+import ops from 'ndarray-ops';
 import {
   type Backend,
-  type CellCache,
-  type CellParams,
-  type CellSpec,
+  type BinaryOp,
+  type Block,
   type DeviceArray,
   type HostNdArray,
   type ImmediateJacobian,
+  type MatmulOptions,
   type MemoryInfo,
-  type Reduce,
+  type Operand,
+  type ReduceOp,
+  type UnaryOp,
+  shapeSize,
   unitRoundoff,
 } from '../backend.js';
-import { CpuBackend } from '../cpu/index.js';
 import { BackendArrayError, BackendUnavailableError } from '../errors.js';
-import { copyKernel, traceContractKernel, traceUpdateKernel } from './kernels.js';
+import { broadcastStrides, matmulGeometry } from '../host/kernels.js';
+import { copyKernel, traceContractKernel, traceSetKernel, traceUpdateKernel } from './kernels.js';
+import { type GpuInstance, type GpuKernel, type GpuModule, type GpuValue, type GpujsBackendOptions, type GpujsMode, GPUJS_MODES, glStatus, kernelMode, loadGpujs, remedyFor } from './runtime.js';
+import * as src from './sources.js';
 
-export const GPUJS_MODES = ['cpu', 'webasm', 'gpu', 'headlessgl', 'webgl', 'webgl2', 'webgpu'] as const;
-export type GpujsMode = (typeof GPUJS_MODES)[number];
+export { GPUJS_MODES, type GpujsBackendOptions, type GpujsMode } from './runtime.js';
 
-export interface GpujsBackendOptions {
-  /** The gpu.js mode to run; required, so that the choice is always explicit. */
-  readonly mode: GpujsMode;
-  /**
-   * The gpu.js module itself (`await import('gpu.js')`). Optional in Node, where it is loaded here; needed in a
-   * browser bundle, where this module does not load packages itself.
-   */
-  readonly gpujs?: unknown;
-  /** Largest tile of a trace, in elements (default 2²⁴: exact float32 indices, a 4096² texture). */
-  readonly maxTileElements?: number;
-}
-
-// The parts of gpu.js used here, typed locally (gpu.js's own .d.ts is loose about typed arrays).
-interface GpuTexture {
-  toArray(): Float32Array;
-  delete(): void;
-}
-type GpuValue = Float32Array | GpuTexture;
-interface GpuKernel {
-  (...args: unknown[]): GpuValue;
-  readonly kernel: object;
-  destroy?(removeCanvasReferences?: boolean): void;
-}
-interface GpuInstance {
-  readonly mode: string;
-  createKernel(fn: unknown, settings: Record<string, unknown>): GpuKernel;
-  destroy(): unknown;
-}
-interface GpuModule {
-  readonly GPU: new (settings: { mode: string }) => GpuInstance;
-  readonly [kernelClass: string]: unknown;
-}
-
-const KERNEL_CLASSES: readonly (readonly [string, string])[] = [
-  ['HeadlessGLKernel', 'headlessgl'],
-  ['WebGL2Kernel', 'webgl2'],
-  ['WebGLKernel', 'webgl'],
-  ['WebGPUKernel', 'webgpu'],
-  ['WebAssemblyKernel', 'webasm'],
-  ['CPUKernel', 'cpu'],
-];
-
-const APT =
-  'apt-get install build-essential python3 python-is-python3 pkg-config libx11-dev libxi-dev libxext-dev libgl-dev libgl1-mesa-dri libglx-mesa0 xvfb xauth';
-
-const remedyFor = (mode: GpujsMode, gl: 'missing' | 'no-context' | 'ok'): string => {
-  switch (mode) {
-    case 'headlessgl':
-    case 'gpu':
-      return gl === 'missing'
-        ? `Build gpu.js's optional native dependency gl (headless-gl): on Debian 12, ${APT}; then JOBS=max npm rebuild gl; run under an X server (xvfb-run -a …). See docs/gpu.md. Or run in a browser.`
-        : 'Run under an X server with GLX: xvfb-run -a … (or Xvfb :99 & export DISPLAY=:99); on an NVIDIA machine, with the NVIDIA GLX libraries. See docs/gpu.md.';
-    case 'webgl':
-    case 'webgl2':
-      return "Bundle bplambda/gpu for a browser and run it there (see docs/gpu.md); in Node use mode 'headlessgl'.";
-    case 'webgpu':
-      return "Use mode 'headlessgl' (Node) or 'webgl2' (browser).";
-    default:
-      return 'Reinstall the optional dependency: npm install gpu.js@2.24.1.';
-  }
-};
-
-/** Node's require, relative to this module (null outside Node): no static import of node: modules, so the file bundles for a browser. */
-const nodeRequire = (): ((id: string) => unknown) | null => {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const mod = proc?.getBuiltinModule?.('node:module') as { createRequire(url: string): (id: string) => unknown } | undefined;
-  return mod === undefined ? null : mod.createRequire(import.meta.url);
-};
-
-const loadGpujs = (mode: GpujsMode, given: unknown): GpuModule => {
-  if (given !== undefined) {
-    if (typeof (given as Partial<GpuModule>).GPU !== 'function')
-      throw new BackendUnavailableError('gpujs', mode, 'the gpujs option is not the gpu.js module (it has no GPU class)', "Pass the module: gpujsBackend({ mode, gpujs: await import('gpu.js') }).");
-    return given as GpuModule;
-  }
-  const req = nodeRequire();
-  if (req === null)
-    throw new BackendUnavailableError('gpujs', mode, 'outside Node this backend does not load gpu.js itself', "Pass the module: gpujsBackend({ mode, gpujs: await import('gpu.js') }).");
-  try {
-    return req('gpu.js') as GpuModule;
-  } catch (e) {
-    throw new BackendUnavailableError(
-      'gpujs',
-      mode,
-      `the optional dependency gpu.js cannot be loaded (${(e as Error).message.split('\n')[0]})`,
-      'Install it: npm install gpu.js@2.24.1 (it is an optionalDependency of bplambda).',
-    );
-  }
-};
-
-/** Whether headless-gl is installed and can create a context (for the reason in an error message). */
-const glStatus = (): 'missing' | 'no-context' | 'ok' => {
-  try {
-    const gl = nodeRequire()?.('gl') as ((w: number, h: number) => unknown) | undefined;
-    if (gl === undefined) return 'missing';
-    return gl(1, 1) === null ? 'no-context' : 'ok';
-  } catch {
-    return 'missing';
-  }
-};
-
-const kernelMode = (gpujs: GpuModule, k: GpuKernel): string => {
-  for (const [cls, mode] of KERNEL_CLASSES) {
-    const C = gpujs[cls] as (abstract new (...a: never[]) => unknown) | undefined;
-    if (C !== undefined && k.kernel instanceof C) return mode;
-  }
-  return 'unknown';
-};
-
-interface GpuTile {
-  readonly b0: number;
-  readonly b1: number;
-  E: GpuValue;
-}
-
-interface GpuTrace extends DeviceArray {
-  readonly gpuTrace: true;
-  readonly owner: GpujsBackend;
+/** Where an array's current value lives (shared by an array and its reshape aliases). */
+interface Slot {
+  value: GpuValue;
   disposed: boolean;
-  readonly B: number;
-  readonly R: number;
-  readonly P: number;
-  readonly tiles: GpuTile[];
 }
-
-type A = DeviceArray;
+interface GpuArray extends DeviceArray {
+  readonly owner: GpujsBackend;
+  readonly slot: Slot;
+  readonly alias: boolean;
+  /** Set for traces: tiles of whole examples [b0, b1). */
+  readonly tiles: readonly { readonly b0: number; readonly b1: number; readonly slot: Slot }[] | null;
+}
+type A = GpuArray;
 
 export class GpujsBackend implements Backend<A> {
   readonly name = 'gpujs';
@@ -168,20 +57,20 @@ export class GpujsBackend implements Backend<A> {
   readonly epsilon = unitRoundoff(32);
   private readonly gpujs: GpuModule;
   private readonly gpu: GpuInstance;
-  /** The host side: float32 arrays and the CPU backend's JavaScript kernels for every op but the traces. */
-  private readonly host = new CpuBackend({ precision: 32, kernels: 'js' }) as unknown as Backend<A> & Pick<CpuBackend, 'hostData'>;
   private readonly gl: boolean;
   private readonly maxTile: number;
   private readonly kernels = new Map<string, GpuKernel>();
-  private traceBytes = 0;
+  private live = 0;
+  private bytes = 0;
   private peak = 0;
 
   constructor(options: GpujsBackendOptions) {
+    for (const key of Object.keys(options))
+      if (!['mode', 'gpujs', 'maxTileElements'].includes(key)) throw new BackendUnavailableError('gpujs', String(options.mode), `'${key}' is not an option of the gpu.js backend`, 'Options: mode, gpujs, maxTileElements.');
     const mode = options.mode;
-    if (!(GPUJS_MODES as readonly string[]).includes(mode))
-      throw new BackendUnavailableError('gpujs', String(mode), `unknown mode (one of ${GPUJS_MODES.join(', ')})`, '');
+    if (!(GPUJS_MODES as readonly string[]).includes(mode)) throw new BackendUnavailableError('gpujs', String(mode), `unknown mode (one of ${GPUJS_MODES.join(', ')})`, '');
     if (mode === 'webgpu')
-      throw new BackendUnavailableError('gpujs', mode, "gpu.js's WebGPU kernels are asynchronous and the Backend interface is synchronous", remedyFor(mode, 'ok'));
+      throw new BackendUnavailableError('gpujs', mode, "this backend does not implement gpu.js's WebGPU kernels yet (they return Promises, and their data store is not written)", remedyFor(mode, 'ok'));
     this.gpujs = loadGpujs(mode, options.gpujs);
     try {
       this.gpu = new this.gpujs.GPU({ mode });
@@ -220,224 +109,224 @@ export class GpujsBackend implements Backend<A> {
     this.maxTile = options.maxTileElements ?? 2 ** 24;
   }
 
-  private kernel(key: string, fn: unknown, output: number, constants: Record<string, number>, pipeline: boolean): GpuKernel {
-    const k = this.kernels.get(key);
-    if (k !== undefined) return k;
-    const fresh = this.gpu.createKernel(fn, { output: [output], constants, pipeline, immutable: pipeline, precision: 'single' });
-    this.kernels.set(key, fresh);
-    return fresh;
-  }
-  /** Run a kernel and check that gpu.js did not switch it to another kernel class on the way. */
-  private call(k: GpuKernel, ...args: unknown[]): GpuValue {
+  // -- kernels --------------------------------------------------------------------------------------------------
+  /** Run the kernel of `source` over `size` outputs (compiled once per source, size and constants). */
+  private run(source: string | ((...args: never[]) => number), size: number, args: unknown[], constants: Record<string, unknown> = {}): GpuValue {
+    const key = `${typeof source === 'string' ? source : source.name}|${size}|${JSON.stringify(constants)}`;
+    let k = this.kernels.get(key);
+    if (k === undefined) {
+      k = this.gpu.createKernel(source, { output: [size], constants, pipeline: this.gl, immutable: this.gl, precision: 'single', tactic: 'precision' });
+      this.kernels.set(key, k);
+    }
     const r = k(...args);
     const actual = kernelMode(this.gpujs, k);
     if (actual !== this.mode)
       throw new BackendUnavailableError('gpujs', this.mode, `gpu.js switched a kernel to '${actual}' (a fallback) while running`, remedyFor(this.mode as GpujsMode, glStatus()));
     return r;
   }
-  private hostArray(v: GpuValue): Float32Array {
-    return v instanceof Float32Array ? v : v.toArray();
-  }
   private release(v: GpuValue): void {
     if (!(v instanceof Float32Array)) v.delete();
   }
+  /** The array's new value (the previous one is released). */
+  private put(out: A, v: GpuValue): void {
+    const old = out.slot.value;
+    out.slot.value = v;
+    if (old !== v) this.release(old);
+  }
+  private own(op: string, a: DeviceArray, trace = false): A {
+    const g = a as A;
+    if (g.owner !== this) throw new BackendArrayError(op, `array [${a.shape.join(', ')}] belongs to another backend (this is gpujs ${this.mode})`);
+    if (g.slot.disposed) throw new BackendArrayError(op, `array [${a.shape.join(', ')}] was disposed`);
+    if (trace && g.tiles === null) throw new BackendArrayError(op, `array [${a.shape.join(', ')}] is not a trace (use allocTrace)`);
+    if (!trace && g.tiles !== null) throw new BackendArrayError(op, 'a trace can only be used by the trace kernels, read, write, fill and dispose');
+    return g;
+  }
+  private val(op: string, a: DeviceArray): GpuValue {
+    return this.own(op, a).slot.value;
+  }
 
-  // -- data (host arrays via the CPU backend; traces here) ----------------------------------------------------
-  private isTrace(a: DeviceArray): a is GpuTrace {
-    return (a as GpuTrace).gpuTrace === true;
+  unary(out: A, x: A, op: UnaryOp): void {
+    if (out.size !== this.own('unary', x).size) throw new BackendArrayError('unary', `x [${x.shape.join(', ')}] and out [${out.shape.join(', ')}] differ in size`);
+    if (out.size > 0) this.put(this.own('unary', out), this.run(src.unarySource(op), out.size, [x.slot.value]));
   }
-  private tr(op: string, a: DeviceArray): GpuTrace {
-    if (!this.isTrace(a)) throw new BackendArrayError(op, `array [${a.shape.join(', ')}] is not a trace (use allocTrace)`);
-    if (a.owner !== this) throw new BackendArrayError(op, 'trace belongs to another backend');
-    if (a.disposed) throw new BackendArrayError(op, 'trace was disposed');
-    return a;
+  binary(out: A, a: Operand<A>, b: Operand<A>, op: BinaryOp): void {
+    this.own('binary', out);
+    const strides = (x: Operand<A>) => (typeof x === 'number' ? null : broadcastStrides('binary', this.own('binary', x).shape, out.shape));
+    const [sa, sb] = [strides(a), strides(b)];
+    const arg = (x: Operand<A>) => (typeof x === 'number' ? x : x.slot.value);
+    if (out.size > 0) this.put(out, this.run(src.binarySource(op, out.shape, sa, sb), out.size, [arg(a), arg(b)]));
   }
-  private notTrace(op: string, ...xs: A[]): void {
-    for (const x of xs) if (this.isTrace(x)) throw new BackendArrayError(op, 'a trace can only be used by the trace ops, read, write, zero and dispose');
+  matmul(out: A, a: A, b: A, options: MatmulOptions = {}): void {
+    const g = matmulGeometry(this.own('matmul', out), this.own('matmul', a), this.own('matmul', b), options);
+    if (out.size === 0) return;
+    const source = src.matmulSource({ ...g, transposeA: options.transposeA === true, transposeB: options.transposeB === true, accumulate: options.accumulate === true });
+    const args = options.accumulate === true ? [a.slot.value, b.slot.value, out.slot.value] : [a.slot.value, b.slot.value];
+    this.put(out, this.run(source, out.size, args));
+  }
+  reduce(out: A, x: A, op: ReduceOp, axis: number): void {
+    this.own('reduce', out);
+    this.own('reduce', x);
+    if (!Number.isInteger(axis) || axis < 0 || axis >= x.shape.length) throw new BackendArrayError('reduce', `axis ${axis} is not an axis of [${x.shape.join(', ')}]`);
+    const len = x.shape[axis]!;
+    const post = shapeSize(x.shape.slice(axis + 1));
+    if (out.size !== shapeSize(x.shape.filter((_, i) => i !== axis)))
+      throw new BackendArrayError('reduce', `out [${out.shape.join(', ')}] is not x [${x.shape.join(', ')}] without axis ${axis}`);
+    if (out.size === 0) return;
+    if (len === 0) return this.fill(out, op === 'sum' ? 0 : -Infinity);
+    this.put(out, this.run(src.reduceSource(op, len, Math.max(1, post)), out.size, [x.slot.value]));
+  }
+  copyBlock(out: A, x: A, block: Block): void {
+    this.own('copyBlock', out);
+    this.own('copyBlock', x);
+    const r = out.shape.length;
+    if (x.shape.length !== r || block.outBegin.length !== r || block.xBegin.length !== r || block.size.length !== r)
+      throw new BackendArrayError('copyBlock', `out [${out.shape.join(', ')}], x [${x.shape.join(', ')}] and the block need one rank`);
+    for (let d = 0; d < r; d++)
+      if (block.size[d]! < 0 || block.outBegin[d]! < 0 || block.xBegin[d]! < 0 || block.outBegin[d]! + block.size[d]! > out.shape[d]! || block.xBegin[d]! + block.size[d]! > x.shape[d]!)
+        throw new BackendArrayError('copyBlock', `block [${block.size.join(', ')}] exceeds out [${out.shape.join(', ')}] or x [${x.shape.join(', ')}]`);
+    if (out.size === 0 || shapeSize(block.size) === 0) return;
+    this.put(out, this.run(src.copyBlockSource(out.shape, x.shape, block.outBegin, block.xBegin, block.size), out.size, [out.slot.value, x.slot.value]));
+  }
+  fill(out: A, value: number): void {
+    const o = out as A;
+    if (o.owner !== this || o.slot.disposed) this.own('fill', out);
+    if (o.tiles !== null) {
+      for (const t of o.tiles) this.setSlot(t.slot, new Float32Array((t.b1 - t.b0) * o.shape[1]! * o.shape[2]!).fill(value));
+      return;
+    }
+    if (out.size > 0) this.put(o, this.run(src.fillSource, out.size, [value]));
+  }
+  clipSegments(a: A, segments: readonly number[], maxNorm: number): void {
+    this.own('clipSegments', a);
+    const total = segments.reduce((x, y) => x + y, 0);
+    if (total !== a.size) throw new BackendArrayError('clipSegments', `segments sum to ${total}, array has ${a.size}`);
+    if (maxNorm === Infinity || a.size === 0) return;
+    const starts = segments.map((_, i) => segments.slice(0, i).reduce((x, y) => x + y, 0));
+    const norms = this.run(src.segmentNormsSource(Math.max(...segments)), segments.length, [a.slot.value], { starts, lengths: [...segments] });
+    this.put(a, this.run(src.segmentScaleSource(segments.length), a.size, [a.slot.value, norms, maxNorm], { starts }));
+    this.release(norms);
+  }
+
+  // -- traces ---------------------------------------------------------------------------------------------------
+  private linearInput(op: string, t: A, imm: ImmediateJacobian<A>): { s: Float32Array; n: number } {
+    const [B, R, P] = t.shape as [number, number, number];
+    const n = imm.input.shape[1]!;
+    if (imm.input.shape[0] !== B || P !== R * n + R) throw new BackendArrayError(op, `trace [${t.shape.join(', ')}] does not fit a linear synthesiser ${R}×${n} on [${imm.input.shape.join(', ')}]`);
+    return { s: this.hostOf(this.val(op, imm.input)), n };
+  }
+  private hostOf(v: GpuValue): Float32Array {
+    return v instanceof Float32Array ? v : v.toArray();
+  }
+  traceUpdate(E: A, J: A | null, decay: number, imm: ImmediateJacobian<A>, contract?: { readonly delta: A; readonly out: A }): void {
+    const t = this.own('traceUpdate', E, true);
+    if (contract !== undefined) this.traceContract(contract.out, contract.delta, E);
+    const { s, n } = this.linearInput('traceUpdate', t, imm);
+    const [, R, P] = t.shape as [number, number, number];
+    const js = J === null ? null : this.hostOf(this.val('traceUpdate', J));
+    for (const tile of t.tiles!) {
+      const nb = tile.b1 - tile.b0;
+      const c = { R, P, n, NB: nb };
+      const si = s.subarray(tile.b0 * n, tile.b1 * n);
+      const next =
+        js === null
+          ? this.run(traceSetKernel, nb * R * P, [si], c)
+          : this.run(traceUpdateKernel, nb * R * P, [tile.slot.value, js.subarray(tile.b0 * R * R, tile.b1 * R * R), si, decay], c);
+      this.setSlot(tile.slot, next);
+    }
+  }
+  traceContract(out: A, delta: A, E: A): void {
+    const t = this.own('traceContract', E, true);
+    const [B, R, P] = t.shape as [number, number, number];
+    const dl = this.hostOf(this.val('traceContract', delta));
+    const acc = new Float64Array(P);
+    for (const tile of t.tiles!) {
+      const nb = tile.b1 - tile.b0;
+      const c = this.hostOf(this.run(traceContractKernel, P, [tile.slot.value, dl.subarray(tile.b0 * R, tile.b1 * R)], { R, P, n: 1, NB: nb }));
+      for (let p = 0; p < P; p++) acc[p] += c[p]!;
+    }
+    const inv = 1 / Math.max(1, B);
+    this.put(this.own('traceContract', out), Float32Array.from(acc, (v) => v * inv));
+  }
+  private setSlot(slot: Slot, v: GpuValue): void {
+    const old = slot.value;
+    slot.value = v;
+    if (old !== v) this.release(old);
+  }
+
+  // -- data store -----------------------------------------------------------------------------------------------
+  private track(bytes: number): void {
+    this.live += bytes > 0 ? 1 : -1;
+    this.bytes += bytes;
+    this.peak = Math.max(this.peak, this.bytes);
+  }
+  private make(shape: readonly number[], value: Float32Array): A {
+    if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new BackendArrayError('alloc', `shape [${shape.join(', ')}] must be non-negative integers`);
+    this.track(4 * value.length);
+    return { shape: [...shape], size: value.length, owner: this, slot: { value, disposed: false }, alias: false, tiles: null };
   }
   alloc(shape: readonly number[]): A {
-    return this.host.alloc(shape);
+    return this.make(shape, new Float32Array(shapeSize(shape)));
   }
   upload(x: NdArray): A {
-    return this.host.upload(x);
+    const a = this.alloc(x.shape);
+    if (a.size > 0) ops.assign(ndarray(a.slot.value as Float32Array, [...x.shape]), x);
+    return a;
   }
   write(dst: A, x: NdArray): void {
-    if (!this.isTrace(dst)) return this.host.write(dst, x);
-    const t = this.tr('write', dst);
-    const tmp = this.host.upload(x);
-    const data = this.host.hostData('write', tmp, t.shape) as Float32Array;
-    for (const tile of t.tiles) this.setTile(tile, data.slice(tile.b0 * t.R * t.P, tile.b1 * t.R * t.P), t);
-    this.host.dispose(tmp);
+    const g = dst as A;
+    if (g.owner !== this || g.slot.disposed) this.own('write', dst);
+    if (g.shape.length !== x.shape.length || g.shape.some((d, i) => d !== x.shape[i])) throw new BackendArrayError('write', `view has shape [${x.shape.join(', ')}], array [${g.shape.join(', ')}]`);
+    const v = new Float32Array(g.size);
+    if (g.size > 0) ops.assign(ndarray(v, [...g.shape]), x);
+    if (g.tiles === null) return this.put(g, v);
+    const per = g.shape[1]! * g.shape[2]!;
+    for (const t of g.tiles) this.setSlot(t.slot, v.slice(t.b0 * per, t.b1 * per));
   }
-  read(a: A): HostNdArray {
-    if (!this.isTrace(a)) return this.host.read(a);
-    const t = this.tr('read', a);
-    const out = new Float32Array(t.size);
-    for (const tile of t.tiles) out.set(this.hostArray(tile.E), tile.b0 * t.R * t.P);
-    return ndarray(out, [...t.shape]);
+  readSync(a: A): HostNdArray {
+    const g = a as A;
+    if (g.owner !== this || g.slot.disposed) this.own('read', a);
+    if (g.tiles === null) return ndarray(Float32Array.from(this.hostOf(g.slot.value).subarray(0, g.size)), [...g.shape]);
+    const out = new Float32Array(g.size);
+    const per = g.shape[1]! * g.shape[2]!;
+    for (const t of g.tiles) out.set(this.hostOf(t.slot.value).subarray(0, (t.b1 - t.b0) * per), t.b0 * per);
+    return ndarray(out, [...g.shape]);
   }
-  zero(a: A): void {
-    if (!this.isTrace(a)) return this.host.zero(a);
-    const t = this.tr('zero', a);
-    for (const tile of t.tiles) this.setTile(tile, new Float32Array((tile.b1 - tile.b0) * t.R * t.P), t);
+  async read(a: A): Promise<HostNdArray> {
+    return this.readSync(a);
   }
-  copy(dst: A, src: A): void {
-    this.notTrace('copy', dst, src);
-    this.host.copy(dst, src);
+  reshape(a: A, shape: readonly number[]): A {
+    const g = this.own('reshape', a);
+    if (shapeSize(shape) !== g.size) throw new BackendArrayError('reshape', `[${g.shape.join(', ')}] cannot be seen as [${shape.join(', ')}]`);
+    return { shape: [...shape], size: g.size, owner: this, slot: g.slot, alias: true, tiles: null };
+  }
+  allocTrace(batch: number, rows: number, cols: number): A {
+    const per = rows * cols;
+    if (per > this.maxTile) throw new BackendArrayError('allocTrace', `one example's trace has ${per} elements, more than maxTileElements = ${this.maxTile}`);
+    const nb = Math.max(1, Math.floor(this.maxTile / Math.max(1, per)));
+    const tiles: { b0: number; b1: number; slot: Slot }[] = [];
+    for (let b0 = 0; b0 < batch; b0 += nb) {
+      const b1 = Math.min(batch, b0 + nb);
+      tiles.push({ b0, b1, slot: { value: new Float32Array((b1 - b0) * per), disposed: false } });
+    }
+    this.track(4 * batch * per);
+    return { shape: [batch, rows, cols], size: batch * per, owner: this, slot: { value: new Float32Array(0), disposed: false }, alias: false, tiles };
   }
   dispose(a: A): void {
-    if (!this.isTrace(a)) return this.host.dispose(a);
-    const t = this.tr('dispose', a);
-    for (const tile of t.tiles) this.release(tile.E);
-    t.disposed = true;
-    this.traceBytes -= 4 * t.size;
+    const g = a as A;
+    if (g.owner !== this || g.slot.disposed) this.own('dispose', a, g.tiles !== null);
+    if (g.alias) throw new BackendArrayError('dispose', 'an alias made by reshape is not disposed itself (dispose the array it aliases)');
+    for (const t of g.tiles ?? []) this.release(t.slot.value);
+    this.release(g.slot.value);
+    g.slot.disposed = true;
+    this.track(-4 * g.size);
   }
   memory(): MemoryInfo {
-    const m = this.host.memory();
-    return { arrays: m.arrays, bytes: m.bytes + this.traceBytes, peakBytes: Math.max(this.peak, m.peakBytes + this.traceBytes) };
+    return { arrays: this.live, bytes: this.bytes, peakBytes: this.peak };
   }
   destroy(): void {
     for (const k of this.kernels.values()) k.destroy?.();
     this.kernels.clear();
     this.gpu.destroy();
-    this.host.destroy();
-  }
-
-  // -- everything but the traces: the host's float32 kernels ----------------------------------------------------
-  axpy(out: A, a: A, alpha: number, b: A): void {
-    this.host.axpy(out, a, alpha, b);
-  }
-  sub(out: A, a: A, b: A): void {
-    this.host.sub(out, a, b);
-  }
-  mul(out: A, a: A, b: A): void {
-    this.host.mul(out, a, b);
-  }
-  scale(out: A, a: A, alpha: number): void {
-    this.host.scale(out, a, alpha);
-  }
-  batchMean(out: A, x: A, accumulate: boolean): void {
-    this.host.batchMean(out, x, accumulate);
-  }
-  clipSegments(a: A, segments: readonly number[], maxNorm: number): void {
-    this.host.clipSegments(a, segments, maxNorm);
-  }
-  linear(out: A, x: A, W: A, bias: A | null, accumulate: boolean): void {
-    this.host.linear(out, x, W, bias, accumulate);
-  }
-  vecmat(out: A, v: A, M: A): void {
-    this.host.vecmat(out, v, M);
-  }
-  outerAccumulate(out: A, u: A, v: A, reduce: Reduce): void {
-    this.host.outerAccumulate(out, u, v, reduce);
-  }
-  rowAccumulate(out: A, u: A, reduce: Reduce): void {
-    this.host.rowAccumulate(out, u, reduce);
-  }
-  cellForward(spec: CellSpec, params: CellParams<A>, prev: A, x: A, state: A, cache: CellCache<A>): void {
-    this.host.cellForward(spec, params, prev, x, state, cache);
-  }
-  cellJacobian(spec: CellSpec, params: CellParams<A>, prev: A, cache: CellCache<A>, out: A): void {
-    this.host.cellJacobian(spec, params, prev, cache, out);
-  }
-  cellStateVjp(spec: CellSpec, params: CellParams<A>, prev: A, cache: CellCache<A>, g: A, out: A): void {
-    this.host.cellStateVjp(spec, params, prev, cache, g, out);
-  }
-  cellPreactGrad(spec: CellSpec, prev: A, cache: CellCache<A>, g: A, dz: A): void {
-    this.host.cellPreactGrad(spec, prev, cache, g, dz);
-  }
-  lstmCellJacobians(params: CellParams<A>, prev: A, cache: CellCache<A>, psiPrev: A, C: A, D: A): void {
-    this.host.lstmCellJacobians(params, prev, cache, psiPrev, C, D);
-  }
-  epropAdvance(prev: A, x: A, cache: CellCache<A>, traces: A): void {
-    this.host.epropAdvance(prev, x, cache, traces);
-  }
-  epropGradient(prev: A, x: A, cache: CellCache<A>, traces: A, signal: A, out: CellParams<A>, accumulate: boolean): void {
-    this.host.epropGradient(prev, x, cache, traces, signal, out, accumulate);
-  }
-  epropGradientMean(prev: A, x: A, cache: CellCache<A>, traces: A, signal: A, out: CellParams<A>): void {
-    this.host.epropGradientMean(prev, x, cache, traces, signal, out);
-  }
-  lossGrad(kind: LossKind, yHat: A, y: A, mask: A, loss: A, dy: A): void {
-    this.host.lossGrad(kind, yHat, y, mask, loss, dy);
-  }
-
-  // -- traces: gpu.js kernels ---------------------------------------------------------------------------------
-  allocTrace(batch: number, rows: number, cols: number): A {
-    const per = rows * cols;
-    if (per > this.maxTile)
-      throw new BackendArrayError('allocTrace', `one example's trace has ${per} elements, more than maxTileElements = ${this.maxTile}`);
-    const nb = Math.max(1, Math.floor(this.maxTile / per));
-    const t: GpuTrace = { gpuTrace: true, owner: this, disposed: false, shape: [batch, rows, cols], size: batch * per, B: batch, R: rows, P: cols, tiles: [] };
-    for (let b0 = 0; b0 < batch; b0 += nb) {
-      const b1 = Math.min(batch, b0 + nb);
-      const tile: GpuTile = { b0, b1, E: new Float32Array(0) };
-      this.setTile(tile, new Float32Array((b1 - b0) * per), t);
-      t.tiles.push(tile);
-    }
-    this.traceBytes += 4 * t.size;
-    this.peak = Math.max(this.peak, this.host.memory().bytes + this.traceBytes);
-    return t;
-  }
-  /** Put host values into a tile (uploaded as a texture in the GL modes). */
-  private setTile(tile: GpuTile, values: Float32Array, t: GpuTrace): void {
-    this.release(tile.E);
-    if (!this.gl) {
-      tile.E = values;
-      return;
-    }
-    const n = (tile.b1 - tile.b0) * t.R * t.P;
-    tile.E = this.call(this.kernel(`copy:${n}`, copyKernel, n, { R: t.R, P: t.P, n: 1, NB: tile.b1 - tile.b0 }, true), values);
-  }
-  private linearInput(op: string, t: GpuTrace, imm: ImmediateJacobian<A>): { s: Float32Array; n: number } {
-    const n = imm.input.shape[1]!;
-    if (t.P !== t.R * n + t.R) throw new BackendArrayError(op, `trace has ${t.P} columns, a linear synthesiser ${t.R}×${n} has ${t.R * n + t.R}`);
-    return { s: this.host.hostData(op, imm.input, [t.B, n]) as Float32Array, n };
-  }
-  traceSet(E: A, imm: ImmediateJacobian<A>): void {
-    const t = this.tr('traceSet', E);
-    const { s, n } = this.linearInput('traceSet', t, imm);
-    const { R, P } = t;
-    for (const tile of t.tiles) {
-      const v = new Float32Array((tile.b1 - tile.b0) * R * P);
-      for (let b = tile.b0; b < tile.b1; b++) {
-        const eo = (b - tile.b0) * R * P;
-        for (let i = 0; i < R; i++) {
-          v.set(s.subarray(b * n, (b + 1) * n), eo + i * P + i * n);
-          v[eo + i * P + R * n + i] = 1;
-        }
-      }
-      this.setTile(tile, v, t);
-    }
-  }
-  traceUpdate(E: A, J: A, decay: number, imm: ImmediateJacobian<A>, contract?: { readonly delta: A; readonly out: A }): void {
-    const t = this.tr('traceUpdate', E);
-    if (contract !== undefined) this.traceContract(contract.out, contract.delta, E);
-    const { s, n } = this.linearInput('traceUpdate', t, imm);
-    const js = this.host.hostData('traceUpdate', J, [t.B, t.R, t.R]) as Float32Array;
-    const { R, P } = t;
-    for (const tile of t.tiles) {
-      const nb = tile.b1 - tile.b0;
-      const k = this.kernel(`update:${nb}:${R}:${P}:${n}`, traceUpdateKernel, nb * R * P, { R, P, n, NB: nb }, this.gl);
-      const next = this.call(k, tile.E, js.subarray(tile.b0 * R * R, tile.b1 * R * R), s.subarray(tile.b0 * n, tile.b1 * n), decay);
-      this.release(tile.E);
-      tile.E = next;
-    }
-  }
-  traceContract(out: A, delta: A, E: A): void {
-    const t = this.tr('traceContract', E);
-    const { R, P } = t;
-    const dl = this.host.hostData('traceContract', delta, [t.B, R]) as Float32Array;
-    const o = this.host.hostData('traceContract', out, [P]);
-    const acc = new Float64Array(P);
-    for (const tile of t.tiles) {
-      const nb = tile.b1 - tile.b0;
-      const k = this.kernel(`contract:${nb}:${R}:${P}`, traceContractKernel, P, { R, P, n: 1, NB: nb }, false);
-      const c = this.hostArray(this.call(k, tile.E, dl.subarray(tile.b0 * R, tile.b1 * R)));
-      for (let p = 0; p < P; p++) acc[p] += c[p]!;
-    }
-    const inv = 1 / Math.max(1, t.B);
-    for (let p = 0; p < P; p++) o[p] = acc[p]! * inv;
   }
 }
 

@@ -61,3 +61,27 @@ export function traceContractKernel(this: KernelThis, E: Float32Array, D: Float3
 export function copyKernel(this: KernelThis, X: Float32Array): number {
   return X[this.thread.x]!;
 }
+
+/** E[b, i, p] = ∇θĝ[b, i, p] alone (the trace's first step): s on row i's own W block, 1 on its bias column. */
+export function traceSetKernel(this: KernelThis, s: Float32Array): number {
+  const idx = this.thread.x;
+  const R = this.constants.R;
+  const P = this.constants.P;
+  const n = this.constants.n;
+  const b = Math.floor(idx / (R * P));
+  const rem = idx - b * R * P;
+  const i = Math.floor(rem / P);
+  const p = rem - i * P;
+  let w = 0;
+  if (p < R * n) {
+    const blk = Math.floor(p / n);
+    if (blk === i) {
+      w = s[b * n + (p - blk * n)]!;
+    }
+  } else {
+    if (p - R * n === i) {
+      w = 1;
+    }
+  }
+  return w;
+}

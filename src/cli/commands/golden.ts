@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { InvalidInputError } from '../../core/errors.js';
 import { goldenFiles } from '../../verify/golden.js';
 import { withInputErrors } from '../errors.js';
-import { atomicWriteFile } from '../io.js';
+import { atomicWriteFile } from '../../io/files.js';
 
 /** `bplambda X.Y.Z`, from the package.json above this module (in the source tree or in dist/). */
 export const generatorName = (): string => {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { checkFiniteResult, oracleParsed, parseCaseJson } from '../../core/oracle.js';
 import { withInputErrors } from '../errors.js';
-import { atomicWriteFile, readInputFile } from '../io.js';
+import { atomicWriteFile, readInputFile } from '../../io/files.js';
 import { oracleSummary } from '../summary.js';
 
 export const registerOracle = (program: Command): void => {

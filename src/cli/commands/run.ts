@@ -3,14 +3,14 @@
  * DIR/config.json, DIR/metrics.csv and DIR/summary.json. A progress bar with live metrics on a terminal, plain log
  * lines otherwise (both on stderr); the summary on stdout.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { join } from 'node:path';
 import { InvalidInputError } from '../../core/errors.js';
-import { type RunConfig, type Task, buildConfig, methodLabel, parsePreset, parseTask } from '../../experiments/config.js';
+import { BACKENDS, METHODS, type RunConfig, type Task, buildConfig, methodLabel, parsePreset, parseTask } from '../../experiments/config.js';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../../experiments/checkpoint.js';
 import { checkpointPath, metricsAppender, readRun, writeConfig, writeRun } from '../../experiments/files.js';
-import { type MetricsRow, type RunCheckpoint, driveRun, runSteps } from '../../experiments/run.js';
+import { type MetricsRow, RUN_CHECKPOINT_KIND, RUN_CHECKPOINT_VERSION, type RunCheckpoint, driveRun, runSteps } from '../../experiments/run.js';
 import { jobName } from '../../experiments/sweep.js';
 import { formatTable, resultTable } from '../../experiments/table.js';
 import { withInputErrors } from '../errors.js';
@@ -22,14 +22,15 @@ export type RawRunOptions = Readonly<Record<string, string | boolean | undefined
 export const addRunOptions = (cmd: Command, withMethod = true): Command => {
   if (withMethod)
     cmd
-      .option('--method <name>', 'bp-lambda | sg | tbptt | bptt | online (default bp-lambda)')
+      .option('--method <name>', `${METHODS.join(' | ')} (default bp-lambda)`)
       .option('--lambda <λ>', 'λ of BP(λ), in [0, 1] (default 1)')
       .option('--n <n>', 'chunk length of sg and tbptt (default 3)')
       .option('--seed <int>', 'random seed: initial weights, data order, the seq-MNIST split (default 0)');
   return cmd
     .option('--preset <name>', 'paper | reduced | smoke: the settings to start from (default reduced; see docs/results.md)')
-    .option('--engine <name>', "step (the exact per-step reference) | sequence (BP(λ) through its forward view: exact only with --synth-clip Infinity)")
-    .option('--backend <name>', 'reference (the float64 core learner, default), cpu-f64, cpu-f32, cpu-f64-js or cpu-f32-js (the backend engine on the CPU)')
+    .option('--computation <name>', "BP(λ)'s synthesiser update: traces (eligibility traces, any option) | forward-view (exact only with --synth-clip Infinity and --schedule sequence)")
+    .addOption(new Option('--engine <name>', 'renamed --computation').hideHelp())
+    .option('--backend <name>', `the trainer's backend: ${BACKENDS.join(' | ')} (default reference: float64, exactly the core learner's numbers)`)
     .option('--steps <int>', 'training batches (seq-MNIST: overrides --epochs when > 0)')
     .option('--epochs <int>', 'passes over the training set (seq-MNIST)')
     .option('--hidden <int>', 'hidden units of the RNN or LSTM')
@@ -94,12 +95,14 @@ const NUMERIC: readonly [string, keyof RunConfig][] = [
   ['threshold', 'threshold'],
 ];
 
-const STRINGS: readonly (keyof RunConfig)[] = ['method', 'engine', 'backend', 'mode', 'schedule', 'align', 'sgTarget', 'targetScale'];
+const STRINGS: readonly (keyof RunConfig)[] = ['method', 'computation', 'backend', 'mode', 'schedule', 'align', 'sgTarget', 'targetScale'];
 
 const flag = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** Configuration overrides from the raw options (only those given). */
 export const overridesFrom = (opts: RawRunOptions): Partial<RunConfig> => {
+  if (opts['engine'] !== undefined)
+    throw new InvalidInputError('--engine', '--computation (the option was renamed: step → traces, sequence → forward-view)', `is given ('${String(opts['engine'])}')`);
   const out: Record<string, unknown> = {};
   for (const [key, field] of NUMERIC) {
     const v = parseNumberOption(flag(key), opts[key]);
@@ -149,8 +152,10 @@ export const resumeFrom = (dir: string, taskArg: string, opts: RawRunOptions): R
   }
   if (loaded.warning !== undefined) process.stderr.write(`bplambda run: warning: ${loaded.warning}\n`);
   const cp = loaded.payload as Partial<RunCheckpoint> | null;
-  if (cp === null || typeof cp !== 'object' || cp.kind !== 'bplambda-run-checkpoint' || cp.config === undefined || typeof cp.batches !== 'number')
+  if (cp === null || typeof cp !== 'object' || cp.kind !== RUN_CHECKPOINT_KIND || cp.config === undefined || typeof cp.batches !== 'number')
     throw new InvalidInputError(loaded.path, 'a checkpoint of a bplambda run', 'is not one');
+  if (cp.version !== RUN_CHECKPOINT_VERSION)
+    throw new InvalidInputError(loaded.path, `a run checkpoint of version ${RUN_CHECKPOINT_VERSION} (this bplambda)`, `is of version ${String(cp.version ?? 1)}: it was written by an earlier bplambda; rerun from the start`);
   if (cp.config.task !== task) throw new InvalidInputError('<task>', `'${cp.config.task}' (the task of the checkpoint in ${dir})`, `is '${task}'`);
   return cp as RunCheckpoint;
 };
@@ -173,7 +178,7 @@ export const registerRun = (program: Command): void => {
       const config = resume?.config ?? runConfigFrom(taskArg, opts);
       const dir = resumeDir ?? (typeof opts['out'] === 'string' ? opts['out'] : join('runs', config.task, jobName(config)));
       writeConfig(dir, config);
-      const label = `${config.task} ${methodLabel(config)} seed ${config.seed} (${config.preset}, engine ${config.engine})`;
+      const label = `${config.task} ${methodLabel(config)} seed ${config.seed} (${config.preset}, ${config.backend}${config.method === 'bp-lambda' ? `, ${config.computation}` : ''})`;
       let bar: cliProgress.SingleBar | null = null;
       let started = false;
       const logRow = (row: MetricsRow) => {

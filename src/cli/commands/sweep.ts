@@ -13,7 +13,7 @@ import { readRun, toJson } from '../../experiments/files.js';
 import { defaultWorkers, jobName, runSweep, sweepJobs } from '../../experiments/sweep.js';
 import { formatTable, markdownTable, resultTable, tableCaption } from '../../experiments/table.js';
 import { withInputErrors } from '../errors.js';
-import { atomicWriteFile } from '../io.js';
+import { atomicWriteFile } from '../../io/files.js';
 import { type RawRunOptions, addRunOptions, interactive, overridesFrom, parseNumberOption } from './run.js';
 
 export const DEFAULT_METHODS: Readonly<Record<Task, string>> = {

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { InvalidInputError } from '../../core/errors.js';
 import { formatVerifyReport, verifyReportJson, verifyTraceJson } from '../../verify/verify.js';
 import { withInputErrors } from '../errors.js';
-import { readInputFile } from '../io.js';
+import { readInputFile } from '../../io/files.js';
 
 /** A tolerance option: a finite number ≥ 0 written as a plain decimal or in exponent form. */
 const parseTolerance = (name: string, text: string | undefined): number | undefined => {

@@ -1,4 +1,7 @@
-/** File helpers for the command line: atomic writes (temporary file, fsync, rename). */
+/**
+ * File helpers below the experiments and the command line: atomic writes (temporary file, fsync, rename) and
+ * input files whose absence is an input error.
+ */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { InvalidInputError } from '../core/errors.js';
 import { basename, dirname, join } from 'node:path';

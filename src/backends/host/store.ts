@@ -1,0 +1,118 @@
+/**
+ * The data store of backends whose arrays live in host memory (the reference and CPU backends, and the
+ * test-only asynchronous backend): plain typed arrays with a shape, owned by one store. Ownership and liveness are
+ * checked on every access, so that mixing backends or using a disposed array fails loudly.
+ */
+import ndarray, { type NdArray } from 'ndarray';
+import ops from 'ndarray-ops';
+import { type DeviceArray, type HostNdArray, type MemoryInfo, shapeSize } from '../backend.js';
+import { BackendArrayError } from '../errors.js';
+
+export type Storage = Float64Array | Float32Array;
+
+/** The allocation behind an array and its aliases. */
+interface Allocation {
+  disposed: boolean;
+  /** A trace (only the trace kernels, read, write, fill and dispose may use it). */
+  readonly trace: boolean;
+}
+
+export interface HostDeviceArray<S extends Storage = Storage> extends DeviceArray {
+  readonly data: S;
+  readonly owner: HostStore<S>;
+  readonly allocation: Allocation;
+  /** An alias made by `reshape` (it does not own its data). */
+  readonly alias: boolean;
+}
+
+/** Allocation, ownership and memory accounting for host arrays of one storage type. */
+export class HostStore<S extends Storage> {
+  private live = 0;
+  private bytes = 0;
+  private peak = 0;
+  constructor(
+    readonly backendName: string,
+    private readonly make: (n: number) => S,
+  ) {}
+
+  alloc(shape: readonly number[], trace = false): HostDeviceArray<S> {
+    if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new BackendArrayError('alloc', `shape [${shape.join(', ')}] must be non-negative integers`);
+    const size = shapeSize(shape);
+    const data = this.make(size);
+    this.track(data.byteLength);
+    return { shape: [...shape], size, data, owner: this, allocation: { disposed: false, trace }, alias: false };
+  }
+
+  /** Count bytes held outside `alloc` (scratch buffers, WebAssembly memories); negative to release. */
+  track(bytes: number): void {
+    if (bytes === 0) return;
+    this.live += bytes > 0 ? 1 : -1;
+    this.bytes += bytes;
+    this.peak = Math.max(this.peak, this.bytes);
+  }
+
+  reshape(a: DeviceArray, shape: readonly number[]): HostDeviceArray<S> {
+    const h = this.own('reshape', a);
+    if (shapeSize(shape) !== h.size) throw new BackendArrayError('reshape', `[${h.shape.join(', ')}] cannot be seen as [${shape.join(', ')}]`);
+    return { shape: [...shape], size: h.size, data: h.data, owner: this, allocation: h.allocation, alias: true };
+  }
+
+  dispose(a: DeviceArray): void {
+    const h = this.own('dispose', a);
+    if (h.alias) throw new BackendArrayError('dispose', 'an alias made by reshape is not disposed itself (dispose the array it aliases)');
+    h.allocation.disposed = true;
+    this.track(-h.data.byteLength);
+  }
+
+  memory(): MemoryInfo {
+    return { arrays: this.live, bytes: this.bytes, peakBytes: this.peak };
+  }
+
+  /** The array as this store's, or a typed error. */
+  own(op: string, a: DeviceArray): HostDeviceArray<S> {
+    const h = a as HostDeviceArray<S>;
+    if (h.owner !== this) throw new BackendArrayError(op, `array [${a.shape.join(', ')}] belongs to another backend (this is ${this.backendName})`);
+    if (h.allocation.disposed) throw new BackendArrayError(op, `array [${a.shape.join(', ')}] was disposed`);
+    return h;
+  }
+
+  /** Data of a non-trace array after checking ownership and (optionally) its exact shape. */
+  data(op: string, a: DeviceArray, shape?: readonly number[]): S {
+    const h = this.own(op, a);
+    if (h.allocation.trace) throw new BackendArrayError(op, 'a trace can only be used by the trace kernels, read, write, fill and dispose');
+    if (shape !== undefined && !sameShape(h.shape, shape)) throw new BackendArrayError(op, `expected shape [${shape.join(', ')}], got [${h.shape.join(', ')}]`);
+    return h.data;
+  }
+
+  /** Data of a trace array. */
+  traceData(op: string, a: DeviceArray): S {
+    const h = this.own(op, a);
+    if (!h.allocation.trace) throw new BackendArrayError(op, `array [${a.shape.join(', ')}] is not a trace (use allocTrace)`);
+    return h.data;
+  }
+
+  upload(x: NdArray): HostDeviceArray<S> {
+    const a = this.alloc(x.shape);
+    copyIn(a, x);
+    return a;
+  }
+
+  write(dst: DeviceArray, x: NdArray): void {
+    const h = this.own('write', dst);
+    if (!sameShape(h.shape, x.shape)) throw new BackendArrayError('write', `view has shape [${x.shape.join(', ')}], array [${h.shape.join(', ')}]`);
+    copyIn(h, x);
+  }
+
+  readSync(a: DeviceArray): HostNdArray {
+    const h = this.own('read', a);
+    return ndarray(h.data.slice() as Storage, [...h.shape]);
+  }
+}
+
+export const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** Copy an ndarray view (any strides, any numeric storage) into a host array (not a hot path: ndarray-ops). */
+const copyIn = (dst: HostDeviceArray, x: NdArray): void => {
+  if (dst.size === 0) return;
+  ops.assign(ndarray(dst.data, [...dst.shape]), x);
+};

@@ -1,0 +1,142 @@
+/**
+ * BP(λ)'s synthesiser modes on the backend: the device counterparts of the core's adapters (src/core/modes.ts),
+ * so that each computation of BP(λ) (`traces.ts`, `forwardView.ts`) is written once for both modes.
+ *
+ * - 'full': p_t = ĝ(s_t) (none at the last step); transition J_t; target (c l_t + γ g) J_t; the network learns
+ *   from l_t + (β/c) p_t through the immediate parameter gradient.
+ * - 'cell': p_t = ĝ(s_{t-1}); transition C_t (none at t = 1); target c m_{t-1} + γ g C_t, terminal target c m_T;
+ *   the network learns one step late through e-prop, from ε_{t-1} + (β/c) p_t D_t (and ε_T at the end).
+ */
+import type { DeviceArray } from '../../backends/backend.js';
+import { targetScaleOf } from '../../core/bplambda.js';
+import type { Method } from '../../core/learner.js';
+import { cellJacobian, cellModeJacobians, cellParamGrad, epropAdvance, epropGradient, epropTraceShape } from '../../ops/cells.js';
+import { type Reduce, addBatchMean, columns } from '../../ops/context.js';
+import { readoutGrad } from '../../ops/readout.js';
+import type { MethodContext } from './context.js';
+
+type BpLambda = Extract<Method, { kind: 'bp-lambda' }>;
+
+export interface DeviceMode<A extends DeviceArray> {
+  /** Synthesiser outputs R and inputs n (its parameters: W [R, n], b [R]). */
+  readonly rows: number;
+  readonly cols: number;
+  /** Start of a batch (per-sequence carry reset). */
+  begin(): void;
+  /** The state the synthesiser reads for step k's prediction (0-based), or null: no prediction at step k. */
+  synthInput(k: number, final: boolean): A | null;
+  /** Form step k's transition (it stays valid until the next call); null where the mode has none. */
+  transition(k: number): A | null;
+  /** out ← the target at step k of the prediction of step k−1, given the bootstrap g (after `transition(k)`). */
+  target(k: number, g: A, out: A): void;
+  /** At the last step k, the target of step k's own prediction without bootstrap, or null. */
+  terminalTarget(k: number): A | null;
+  /**
+   * Step k's network gradient, given its prediction (after `transition(k)`), added into the accumulators: as the
+   * step's batch mean ('mean', as the core's step function) or per example ('each', summed over the sequence
+   * before the batch mean, as the forward view sums per sequence).
+   */
+  learn(k: number, prediction: A, final: boolean, acc: Record<string, A>, reduce: Reduce): void;
+}
+
+const fullMode = <A extends DeviceArray>(m: MethodContext<A>, method: BpLambda): DeviceMode<A> => {
+  const { buf, seq, spec } = m;
+  const be = buf.be;
+  const c = targetScaleOf(method);
+  const { B, S } = seq;
+  const J = buf.tmp('mode.J', [B, S, S]);
+  return {
+    rows: S,
+    cols: S,
+    begin: () => {},
+    synthInput: (k, final) => (final ? null : seq.st(k + 1)),
+    transition(k) {
+      cellJacobian(buf, spec, m.params, seq.st(k), seq.cache(k), J);
+      return J;
+    },
+    target(k, g, out) {
+      const v = buf.tmp('mode.v', [B, S]);
+      const w = buf.tmp('mode.w', [B, S]);
+      be.binary(v, seq.imm(k), c, 'mul');
+      be.binary(w, g, method.gamma, 'mul');
+      be.binary(v, v, w, 'add');
+      be.matmul(be.reshape(out, [B, 1, S]), be.reshape(v, [B, 1, S]), J);
+    },
+    terminalTarget: () => null,
+    learn(k, p, _final, acc, reduce) {
+      const signal = buf.tmp('mode.signal', [B, S]);
+      be.binary(signal, p, method.beta / c, 'mul');
+      be.binary(signal, seq.imm(k), signal, 'add');
+      cellParamGrad(buf, spec, seq.st(k), seq.x(k), seq.cache(k), signal, acc, reduce);
+      readoutGrad(buf, seq.dy(k), seq.h(k), acc['W_out']!, acc['b_out']!, reduce);
+    },
+  };
+};
+
+const cellMode = <A extends DeviceArray>(m: MethodContext<A>, method: BpLambda): DeviceMode<A> => {
+  const { buf, seq, spec } = m;
+  const be = buf.be;
+  const c = targetScaleOf(method);
+  const { B, H, S } = seq;
+  const C = buf.tmp('mode.C', [B, H, H]);
+  const D = buf.tmp('mode.D', [B, H, H]);
+  const shape = epropTraceShape(spec, B, H, seq.I);
+  if (shape === null) throw new RangeError("the cell mode needs a cell with a memory part (the LSTM)");
+  const traces = buf.tmp('mode.eprop', shape);
+  const eps = (k: number) => columns(buf, `mode.eps${k % 2}`, seq.imm(k), 0, H);
+  const psi = (k: number) => seq.cache(k)['psi']!;
+  /** c ε_k ⊙ ψ_k into the scratch `key`. */
+  const mass = (k: number, key: string): A => {
+    const out = buf.tmp(key, [B, H]);
+    be.binary(out, eps(k), psi(k), 'mul');
+    be.binary(out, out, c, 'mul');
+    return out;
+  };
+  const cellAcc = (acc: Record<string, A>) => Object.fromEntries(m.cellNames.map((n) => [n, acc[n]!]));
+  return {
+    rows: H,
+    cols: S,
+    begin: () => be.fill(traces, 0),
+    synthInput: (k) => seq.st(k),
+    transition(k) {
+      if (k === 0) return null;
+      cellModeJacobians(buf, spec, m.params, seq.st(k), seq.cache(k), psi(k - 1), C, D);
+      return C;
+    },
+    target(k, g, out) {
+      const w = buf.tmp('mode.w', [B, H]);
+      be.matmul(be.reshape(w, [B, 1, H]), be.reshape(g, [B, 1, H]), C);
+      be.binary(w, w, method.gamma, 'mul');
+      be.binary(out, mass(k - 1, 'mode.mass'), w, 'add');
+    },
+    terminalTarget: (k) => mass(k, 'mode.terminal'),
+    learn(k, u, final, acc, reduce) {
+      const cells = cellAcc(acc);
+      // With batch means, per-example sums first where the last step adds its own e-prop term (the core's order).
+      const each = reduce === 'mean' && final && k >= 1 ? Object.fromEntries(m.cellNames.map((n) => [n, buf.zeroed(`mode.each.${n}`, [B, ...m.shapes[n]!])])) : null;
+      const into = each ?? cells;
+      const how: Reduce = each === null ? reduce : 'each';
+      if (k >= 1) {
+        const signal = buf.tmp('mode.signal', [B, H]);
+        be.matmul(be.reshape(signal, [B, 1, H]), be.reshape(u, [B, 1, H]), D);
+        be.binary(signal, signal, method.beta / c, 'mul');
+        be.binary(signal, eps(k - 1), signal, 'add');
+        epropGradient(buf, spec, seq.st(k - 1), seq.x(k - 1), seq.cache(k - 1), traces, signal, into, how);
+      }
+      epropAdvance(buf, spec, seq.st(k), seq.x(k), seq.cache(k), traces);
+      if (final) epropGradient(buf, spec, seq.st(k), seq.x(k), seq.cache(k), traces, eps(k), into, how);
+      if (each !== null) for (const n of m.cellNames) addBatchMean(buf, `mode.mean.${n}`, acc[n]!, each[n]!);
+      readoutGrad(buf, seq.dy(k), seq.h(k), acc['W_out']!, acc['b_out']!, reduce);
+    },
+  };
+};
+
+export const deviceMode = <A extends DeviceArray>(m: MethodContext<A>, method: BpLambda): DeviceMode<A> => {
+  switch (method.mode) {
+    case 'full':
+      return fullMode(m, method);
+    case 'cell':
+      return cellMode(m, method);
+  }
+  throw new RangeError(`unknown BP(λ) mode ${String(method.mode satisfies never)}`);
+};

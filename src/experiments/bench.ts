@@ -1,0 +1,164 @@
+/**
+ * Timing training batches of the paper's tasks on one backend: the task's paper preset (its model, method and
+ * the authors' settings, spec §8.9) with real batches of its generator (random images of MNIST's shape for
+ * seq-MNIST), through the one trainer. Reports the median milliseconds per batch and per time step, the trace
+ * update's GFLOP/s (2·B·R·P·(R + 1) flops a call with the fused contraction, timed around each call), the
+ * backend's peak bytes and the process's peak resident memory. Timings depend on the machine's load.
+ */
+import { cpus, loadavg } from 'node:os';
+import type { Backend, DeviceArray } from '../backends/backend.js';
+import { type BackendName, backendByName } from '../backends/registry.js';
+import { learnerInit } from '../core/learner.js';
+import type { Batch } from '../core/model.js';
+import { rngFromSeed } from '../core/random.js';
+import { type Computation, createTrainer } from '../engine/trainer.js';
+import { copyRepeatBatch } from '../tasks/copyRepeat.js';
+import { mnistBatch, randomImages } from '../tasks/mnist.js';
+import { toyBatch } from '../tasks/toy.js';
+import { type MethodKind, type RunConfig, type Task, buildConfig, methodLabel } from './config.js';
+import { learnerConfigOf } from './setup.js';
+import { toyTaskOf } from './tasks/toy.js';
+
+/** The copy-repeat level of the benchmark: N = R = 5, T = 33. */
+export const BENCH_COPY_LEVEL = { n: 5, r: 5 } as const;
+
+export interface BenchOptions {
+  readonly task: Task;
+  readonly backend: BackendName;
+  readonly method: MethodKind;
+  readonly computation: Computation;
+  readonly mode?: RunConfig['mode'];
+  readonly batches: number;
+  readonly warmup: number;
+  readonly batch?: number;
+}
+
+export interface BenchResult {
+  readonly task: Task;
+  readonly backend: string;
+  /** The backend's actual mode (e.g. wasm-simd, js, gpu.js webasm). */
+  readonly mode: string;
+  readonly precision: number;
+  readonly method: string;
+  /** BP(λ)'s computation and synthesiser mode ('traces' / 'forward-view'; 'full' / 'cell'), null for other methods. */
+  readonly computation: string | null;
+  readonly synthMode: string | null;
+  readonly batch: number;
+  readonly hidden: number;
+  readonly steps: number;
+  readonly batches: number;
+  readonly msPerBatch: number;
+  readonly msPerBatchMin: number;
+  readonly msPerStep: number;
+  /** Trace-update GFLOP/s (null without traces). */
+  readonly gflops: number | null;
+  readonly traceMsPerBatch: number | null;
+  readonly traceGflopPerBatch: number | null;
+  readonly backendPeakMB: number;
+  readonly peakRssMB: number;
+  readonly loss: number;
+  readonly note: string;
+  readonly machine: { readonly cpus: number; readonly cpu: string; readonly loadavg: readonly number[]; readonly node: string };
+}
+
+/** The run configuration of a benchmark: the task's paper preset with the method asked for. */
+export const benchConfig = (o: BenchOptions): RunConfig =>
+  buildConfig(o.task, 'paper', {
+    method: o.method,
+    computation: o.computation,
+    ...(o.computation === 'forward-view' ? { synthClip: Infinity } : {}),
+    ...(o.mode === undefined ? {} : { mode: o.mode }),
+    ...(o.batch === undefined ? {} : { batchSize: o.batch }),
+  });
+
+/** A few batches of the task's form. */
+const benchBatches = (c: RunConfig, n: number): Batch[] => {
+  let rng = rngFromSeed(100);
+  return Array.from({ length: n }, () => {
+    let batch: Batch;
+    switch (c.task) {
+      case 'toy':
+        [batch, rng] = toyBatch(toyTaskOf(c), c.batchSize, rng);
+        return batch;
+      case 'copy-repeat':
+        [batch, rng] = copyRepeatBatch({ bits: c.bits, normRepeat: 10 }, BENCH_COPY_LEVEL.n, BENCH_COPY_LEVEL.r, c.batchSize, rng);
+        return batch;
+      case 'seq-mnist': {
+        const [images, next] = randomImages(c.batchSize, rng);
+        rng = next;
+        return mnistBatch(images, Array.from({ length: c.batchSize }, (_, i) => i));
+      }
+    }
+  });
+};
+
+/** Wrap a backend's traceUpdate to time it and count its flops. */
+const timeTraces = (backend: Backend) => {
+  const clock = { ms: 0, flops: 0 };
+  const update = backend.traceUpdate.bind(backend);
+  backend.traceUpdate = (E: DeviceArray, J, decay, imm, contract) => {
+    const t0 = performance.now();
+    update(E, J, decay, imm, contract);
+    clock.ms += performance.now() - t0;
+    const [b, r, p] = E.shape as [number, number, number];
+    if (J !== null) clock.flops += 2 * b * r * p * (r + (contract === undefined ? 0 : 1));
+  };
+  return clock;
+};
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** Time one configuration in this process. */
+export const runBench = async (o: BenchOptions): Promise<BenchResult> => {
+  const c = benchConfig(o);
+  const config = learnerConfigOf(c);
+  const backend = await backendByName(o.backend);
+  const clock = timeTraces(backend);
+  const trainer = createTrainer(backend, config, c.method === 'bp-lambda' ? { computation: c.computation } : {});
+  trainer.load(learnerInit(config, rngFromSeed(1))[0]);
+  const batches = benchBatches(c, Math.min(4, o.warmup + o.batches));
+  for (let i = 0; i < o.warmup; i++) await trainer.trainBatch(batches[i % batches.length]!);
+  clock.ms = 0;
+  clock.flops = 0;
+  const times: number[] = [];
+  let loss = 0;
+  for (let i = 0; i < o.batches; i++) {
+    const t0 = performance.now();
+    loss = (await trainer.trainBatch(batches[(o.warmup + i) % batches.length]!)).loss;
+    times.push(performance.now() - t0);
+  }
+  const T = batches[0]!.length === 0 ? 0 : batches[0]![0]!.inputs.length;
+  const ms = median(times);
+  const hasTrace = clock.flops > 0;
+  const full = buildConfig(o.task, 'paper');
+  const result: BenchResult = {
+    task: o.task,
+    backend: o.backend,
+    mode: backend.mode,
+    precision: backend.precision,
+    method: c.method,
+    computation: c.method === 'bp-lambda' ? c.computation : null,
+    synthMode: c.method === 'bp-lambda' ? c.mode : null,
+    batch: c.batchSize,
+    hidden: c.hidden,
+    steps: T,
+    batches: o.batches,
+    msPerBatch: ms,
+    msPerBatchMin: Math.min(...times),
+    msPerStep: ms / Math.max(1, T),
+    gflops: hasTrace ? clock.flops / (clock.ms * 1e6) : null,
+    traceMsPerBatch: hasTrace ? clock.ms / o.batches : null,
+    traceGflopPerBatch: hasTrace ? clock.flops / o.batches / 1e9 : null,
+    backendPeakMB: backend.memory().peakBytes / 2 ** 20,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+    loss,
+    note: `${o.task} paper preset, ${methodLabel(c)}` + (c.batchSize !== full.batchSize ? ` (batch reduced from ${full.batchSize} to ${c.batchSize})` : ''),
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', loadavg: loadavg(), node: process.version },
+  };
+  trainer.dispose();
+  backend.destroy();
+  return result;
+};
