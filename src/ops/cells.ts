@@ -4,8 +4,8 @@
  * a compile error.
  */
 import { type CellCache, type CellParams, type CellSpec, type DeviceArray, preactSize } from '../backends/backend.js';
-import { type OpContext, type Reduce, addOuter, addRows, columns } from './context.js';
-import { lstmEpropAdvance, lstmEpropGradient, lstmForward, lstmJacobian, lstmPreactGrad } from './lstm.js';
+import { type OpContext, type Reduce, addOuter, addRows, columns, eye } from './context.js';
+import { lstmCellInputJacobian, lstmEpropAdvance, lstmEpropGradient, lstmForward, lstmJacobian, lstmPreactGrad } from './lstm.js';
 import { rnnForward, rnnJacobian, rnnPreactGrad } from './rnn.js';
 
 const unknownCell = (spec: never): never => {
@@ -188,11 +188,19 @@ export const cellModeJacobians = <A extends DeviceArray>(ctx: OpContext<A>, spec
   const be = ctx.be;
   const [B, S] = prev.shape as [number, number];
   const H = S / 2;
-  const J = ctx.tmp('cellMode.J', [B, S, S]);
-  cellJacobian(ctx, spec, params, prev, cache, J);
-  be.copyBlock(D, J, { outBegin: [0, 0, 0], xBegin: [0, H, 0], size: [B, H, H] });
-  const Jcc = ctx.tmp('cellMode.Jcc', [B, H, H]);
-  be.copyBlock(Jcc, J, { outBegin: [0, 0, 0], xBegin: [0, H, H], size: [B, H, H] });
-  be.binary(C, D, be.reshape(psiPrev, [B, 1, H]), 'mul');
-  be.binary(C, C, Jcc, 'add');
+  switch (spec.type) {
+    case 'rnn':
+      throw new RangeError('the cell mode needs a cell with a memory part (the LSTM)');
+    case 'lstm': {
+      // The blocks of J_t the core reads: D = ∂c/∂h_{t-1}, and ∂c/∂c_{t-1} = diag(f_t) (zero off the diagonal).
+      const d = lstmCellInputJacobian(ctx, params, prev, cache, 'cellMode.D');
+      be.copyBlock(D, d, { outBegin: [0, 0, 0], xBegin: [0, 0, 0], size: [B, H, H] });
+      const diag = ctx.tmp('cellMode.diag', [B, H, H]);
+      be.binary(diag, be.reshape(cache['f']!, [B, H, 1]), eye(ctx, H), 'mul');
+      be.binary(C, D, be.reshape(psiPrev, [B, 1, H]), 'mul');
+      be.binary(C, C, diag, 'add');
+      return;
+    }
+  }
+  return unknownCell(spec);
 };

@@ -67,11 +67,41 @@ export const epropGradient = (
   const gih = h.d('epropGradient', out['W_ih']!, each ? [B, 4 * H, I] : [4 * H, I]);
   const ghh = h.d('epropGradient', out['W_hh']!, each ? [B, 4 * H, H] : [4 * H, H]);
   const gb = h.d('epropGradient', out['b']!, each ? [B, 4 * H] : [4 * H]);
-  // Rows [4H, n] (columns [x | h | 1]) per example, added or summed over the batch, then split into the three.
+  if (each) {
+    // Per example straight into its rows of the three outputs.
+    for (let b = 0; b < B; b++) {
+      if (!accumulate) {
+        gih.fill(0, b * 4 * H * I, (b + 1) * 4 * H * I);
+        ghh.fill(0, b * 4 * H * H, (b + 1) * 4 * H * H);
+        gb.fill(0, b * 4 * H, (b + 1) * 4 * H);
+      }
+      for (let gate = 0; gate < 3; gate++)
+        for (let k = 0; k < H; k++) {
+          const s = L[b * H + k]! * c.psi[b * H + k]!;
+          if (s === 0) continue;
+          const tr = ((b * 3 + gate) * H + k) * n;
+          const row = b * 4 * H + gate * H + k;
+          for (let j = 0; j < I; j++) gih[row * I + j] += s * E[tr + j]!;
+          for (let j = 0; j < H; j++) ghh[row * H + j] += s * E[tr + I + j]!;
+          gb[row] += s * E[tr + I + H]!;
+        }
+      for (let k = 0; k < H; k++) {
+        const q = b * H + k;
+        const ok = c.o[q]!;
+        const s = L[q]! * c.tanhC[q]! * ok * (1 - ok);
+        if (s === 0) continue;
+        const row = b * 4 * H + 3 * H + k;
+        for (let j = 0; j < I; j++) gih[row * I + j] += s * xs[b * I + j]!;
+        for (let j = 0; j < H; j++) ghh[row * H + j] += s * pv[b * S + j]!;
+        gb[row] += s;
+      }
+    }
+    return;
+  }
+  // Summed over the batch into rows [4H, n] (columns [x | h | 1]), then split into the three.
   const acc = h.tmp('eprop.acc', 4 * H * n);
-  if (!each) acc.fill(0, 0, 4 * H * n);
+  acc.fill(0, 0, 4 * H * n);
   for (let b = 0; b < B; b++) {
-    if (each) acc.fill(0, 0, 4 * H * n);
     for (let gate = 0; gate < 3; gate++)
       for (let k = 0; k < H; k++) {
         const q = b * H + k;
@@ -91,9 +121,8 @@ export const epropGradient = (
       for (let j = 0; j < H; j++) acc[ao + I + j] += s * pv[b * S + j]!;
       acc[ao + I + H] += s;
     }
-    if (each) split(acc, gih, ghh, gb, b * 4 * H, H, I, accumulate);
   }
-  if (!each) split(acc, gih, ghh, gb, 0, H, I, accumulate);
+  split(acc, gih, ghh, gb, 0, H, I, accumulate);
 };
 
 const split = (acc: Float64Array | Float32Array, gih: Float64Array | Float32Array, ghh: Float64Array | Float32Array, gb: Float64Array | Float32Array, row0: number, H: number, I: number, accumulate: boolean): void => {

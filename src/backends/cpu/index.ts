@@ -173,7 +173,7 @@ export class CpuBackend implements Backend<A> {
     k.binary(this.v('binary', out), typeof a === 'number' ? a : this.v('binary', a), typeof b === 'number' ? b : this.v('binary', b), op);
   }
   matmul(out: A, a: A, b: A, options: MatmulOptions = {}): void {
-    k.matmul(this.v('matmul', out), this.v('matmul', a), this.v('matmul', b), options, (n) => this.tmp('matmul', n));
+    k.matmul(this.v('matmul', out), this.v('matmul', a), this.v('matmul', b), options);
   }
   reduce(out: A, x: A, op: ReduceOp, axis: number): void {
     k.reduce(this.v('reduce', out), this.v('reduce', x), op, axis);

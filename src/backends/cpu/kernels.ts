@@ -7,7 +7,6 @@
 import type { BinaryOp, Block, MatmulOptions, ReduceOp, UnaryOp } from '../backend.js';
 import { BackendArrayError } from '../errors.js';
 import * as ref from '../host/kernels.js';
-import type { Storage } from '../host/store.js';
 
 type View = ref.View;
 
@@ -103,7 +102,7 @@ export const binary = (out: View, a: View | number, b: View | number, op: Binary
 };
 
 /** Batched product with the inner loops over contiguous memory (k-j order, or dot products for bᵀ). */
-export const matmul = (out: View, a: View, b: View, o: MatmulOptions, scratch: (n: number) => Storage): void => {
+export const matmul = (out: View, a: View, b: View, o: MatmulOptions): void => {
   const g = ref.matmulGeometry(out, a, b, o);
   if (o.transposeA && o.transposeB) return ref.matmul(out, a, b, o);
   const { m, k, n } = g;
@@ -111,39 +110,59 @@ export const matmul = (out: View, a: View, b: View, o: MatmulOptions, scratch: (
   const ad = a.data;
   const bd = b.data;
   const acc = o.accumulate === true;
-  const t = scratch(m * n);
   const batches = g.batch.reduce((x, y) => x * y, 1);
   const offsets = batchOffsets(g.batch, g.strideA, g.strideB);
   for (let q = 0; q < batches; q++) {
     const oa = offsets[2 * q]!;
     const ob = offsets[2 * q + 1]!;
     const base = q * m * n;
-    if (o.transposeB) {
-      // out[i, j] = Σ_p a[i, p] b[j, p]: dot products of contiguous rows.
-      for (let i = 0; i < m; i++) {
-        const ar = oa + i * k;
-        for (let j = 0; j < n; j++) {
-          const br = ob + j * k;
-          let s = 0;
-          for (let p = 0; p < k; p++) s += ad[ar + p]! * bd[br + p]!;
-          od[base + i * n + j] = acc ? od[base + i * n + j]! + s : s;
-        }
-      }
-      continue;
+    if (o.transposeB) dotRows(od, base, ad, oa, bd, ob, m, k, n, acc);
+    else if (k === 1) outerRows(od, base, ad, oa, bd, ob, m, n, acc);
+    else axpyRows(od, base, ad, oa, o.transposeA ? 1 : k, o.transposeA ? m : 1, bd, ob, m, k, n, acc);
+  }
+};
+
+type S = Float64Array | Float32Array;
+
+/** out[i, j] = (out +) Σ_p a[i, p] b[j, p]: dot products of contiguous rows. */
+const dotRows = (od: S, base: number, ad: S, oa: number, bd: S, ob: number, m: number, k: number, n: number, acc: boolean): void => {
+  for (let i = 0; i < m; i++) {
+    const ar = oa + i * k;
+    for (let j = 0; j < n; j++) {
+      const br = ob + j * k;
+      let s = 0;
+      for (let p = 0; p < k; p++) s += ad[ar + p]! * bd[br + p]!;
+      const at = base + i * n + j;
+      od[at] = acc ? od[at]! + s : s;
     }
-    t.fill(0, 0, m * n);
-    const [ai, ap] = o.transposeA ? [1, m] : [k, 1];
-    for (let i = 0; i < m; i++) {
-      const tr = i * n;
-      for (let p = 0; p < k; p++) {
-        const v = ad[oa + i * ai + p * ap]!;
-        if (v === 0) continue;
-        const br = ob + p * n;
-        for (let j = 0; j < n; j++) t[tr + j] += v * bd[br + j]!;
-      }
+  }
+};
+
+/** out[i, j] = (out +) a[i] b[j]: an outer product (k = 1). */
+const outerRows = (od: S, base: number, ad: S, oa: number, bd: S, ob: number, m: number, n: number, acc: boolean): void => {
+  for (let i = 0; i < m; i++) {
+    // With k = 1, a's column (or row, transposed) is contiguous either way.
+    const v = ad[oa + i]!;
+    const orow = base + i * n;
+    if (!acc) for (let j = 0; j < n; j++) od[orow + j] = v * bd[ob + j]!;
+    else if (v !== 0) for (let j = 0; j < n; j++) od[orow + j] += v * bd[ob + j]!;
+  }
+};
+
+/**
+ * Rows of out accumulate rows of b (i-k-j order), added onto out directly: the sum runs in another order than the
+ * reference's out + Σ, within the same rounding bound.
+ */
+const axpyRows = (od: S, base: number, ad: S, oa: number, ai: number, ap: number, bd: S, ob: number, m: number, k: number, n: number, acc: boolean): void => {
+  if (!acc) od.fill(0, base, base + m * n);
+  for (let i = 0; i < m; i++) {
+    const orow = base + i * n;
+    for (let p = 0; p < k; p++) {
+      const v = ad[oa + i * ai + p * ap]!;
+      if (v === 0) continue;
+      const br = ob + p * n;
+      for (let j = 0; j < n; j++) od[orow + j] += v * bd[br + j]!;
     }
-    if (acc) for (let x = 0; x < m * n; x++) od[base + x] = od[base + x]! + t[x]!;
-    else for (let x = 0; x < m * n; x++) od[base + x] = t[x]!;
   }
 };
 

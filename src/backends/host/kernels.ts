@@ -157,13 +157,8 @@ export const binary = (out: View, a: View | number, b: View | number, op: Binary
     for (let i0 = 0; i0 < d0; i0++)
       for (let i1 = 0; i1 < d1; i1++)
         for (let i2 = 0; i2 < d2; i2++) {
-          let oa = i0 * a0 + i1 * a1 + i2 * a2;
-          let ob = i0 * b0 + i1 * b1 + i2 * b2;
-          for (let i3 = 0; i3 < d3; i3++, oa += a3, ob += b3) {
-            const x = xa === null ? ca : xa[oa]!;
-            const y = xb === null ? cb : xb[ob]!;
-            o[flat++] = op === 'mul' ? x * y : op === 'add' ? x + y : op === 'sub' ? x - y : f(x, y);
-          }
+          binaryRow(op, f, o, flat, d3, xa, ca, i0 * a0 + i1 * a1 + i2 * a2, a3, xb, cb, i0 * b0 + i1 * b1 + i2 * b2, b3);
+          flat += d3;
         }
     return;
   }
@@ -177,6 +172,52 @@ export const binary = (out: View, a: View | number, b: View | number, op: Binary
 
 /** Anything with a shape. */
 type Shaped = { readonly shape: readonly number[] };
+
+/**
+ * One row of a broadcast binary map: o[at + i] = x_i op y_i, x_i = xa[oa + i·sa] (or the number ca), likewise y.
+ * The frequent cases run without a call per element (the same operations as `f`).
+ */
+const binaryRow = (
+  op: BinaryOp,
+  f: (a: number, b: number) => number,
+  o: Storage,
+  at: number,
+  n: number,
+  xa: Storage | null,
+  ca: number,
+  oa: number,
+  sa: number,
+  xb: Storage | null,
+  cb: number,
+  ob: number,
+  sb: number,
+): void => {
+  const aConst = xa === null || sa === 0;
+  const bConst = xb === null || sb === 0;
+  const x0 = xa === null ? ca : xa[oa]!;
+  const y0 = xb === null ? cb : xb[ob]!;
+  if (op === 'mul' || op === 'add' || op === 'sub') {
+    if (!aConst && bConst) {
+      if (op === 'mul') for (let i = 0; i < n; i++, oa += sa) o[at + i] = xa![oa]! * y0;
+      else if (op === 'add') for (let i = 0; i < n; i++, oa += sa) o[at + i] = xa![oa]! + y0;
+      else for (let i = 0; i < n; i++, oa += sa) o[at + i] = xa![oa]! - y0;
+      return;
+    }
+    if (aConst && !bConst) {
+      if (op === 'mul') for (let i = 0; i < n; i++, ob += sb) o[at + i] = x0 * xb![ob]!;
+      else if (op === 'add') for (let i = 0; i < n; i++, ob += sb) o[at + i] = x0 + xb![ob]!;
+      else for (let i = 0; i < n; i++, ob += sb) o[at + i] = x0 - xb![ob]!;
+      return;
+    }
+    if (!aConst && !bConst) {
+      if (op === 'mul') for (let i = 0; i < n; i++, oa += sa, ob += sb) o[at + i] = xa![oa]! * xb![ob]!;
+      else if (op === 'add') for (let i = 0; i < n; i++, oa += sa, ob += sb) o[at + i] = xa![oa]! + xb![ob]!;
+      else for (let i = 0; i < n; i++, oa += sa, ob += sb) o[at + i] = xa![oa]! - xb![ob]!;
+      return;
+    }
+  }
+  for (let i = 0; i < n; i++, oa += sa, ob += sb) o[at + i] = f(xa === null ? ca : xa[oa]!, xb === null ? cb : xb[ob]!);
+};
 
 /** The geometry of a batched product: batch strides of a, b (broadcast to out's batch axes), and m, k, n. */
 export interface MatmulGeometry {
@@ -258,13 +299,32 @@ export const copyBlock = (out: View, x: View, block: Block): void => {
   const strides = (s: readonly number[]) => s.map((_, d) => s.slice(d + 1).reduce((a, b) => a * b, 1));
   const so = strides(out.shape);
   const sx = strides(x.shape);
-  const o0 = outBegin.reduce((a, v, d) => a + v * so[d]!, 0);
-  const x0 = xBegin.reduce((a, v, d) => a + v * sx[d]!, 0);
   const od = out.data;
   const xd = x.data;
-  forEachOffset(size, [so, sx], (_, [oo, xo]) => {
-    od[o0 + oo!] = xd[x0 + xo!]!;
-  });
+  if (r === 0) {
+    od[0] = xd[0]!;
+    return;
+  }
+  // Whole runs of the last axis at a time.
+  const run = size[r - 1]!;
+  const rowsShape = size.slice(0, -1);
+  const rows = rowsShape.reduce((a, b) => a * b, 1);
+  if (run === 0 || rows === 0) return;
+  const idx = new Array<number>(Math.max(0, r - 1)).fill(0);
+  for (let q = 0; q < rows; q++) {
+    let oo = outBegin[r - 1]!;
+    let xo = xBegin[r - 1]!;
+    for (let d = 0; d < r - 1; d++) {
+      oo += (outBegin[d]! + idx[d]!) * so[d]!;
+      xo += (xBegin[d]! + idx[d]!) * sx[d]!;
+    }
+    od.set(xd.subarray(xo, xo + run), oo);
+    for (let d = r - 2; d >= 0; d--) {
+      idx[d]!++;
+      if (idx[d]! < rowsShape[d]!) break;
+      idx[d] = 0;
+    }
+  }
 };
 
 export const fill = (out: View, value: number): void => {

@@ -111,8 +111,20 @@ export class HostStore<S extends Storage> {
 
 export const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
-/** Copy an ndarray view (any strides, any numeric storage) into a host array (not a hot path: ndarray-ops). */
+/** Whether a view is its whole storage in row-major order (so it copies as one block). */
+export const isDense = (x: NdArray): boolean => {
+  if (x.offset !== 0 || x.size !== (x.data as ArrayLike<number>).length) return false;
+  let stride = 1;
+  for (let d = x.shape.length - 1; d >= 0; d--) {
+    if (x.shape[d] !== 1 && x.stride[d] !== stride) return false;
+    stride *= x.shape[d]!;
+  }
+  return true;
+};
+
+/** Copy an ndarray view (any strides, any numeric storage) into a host array: one block when dense, else ndarray-ops. */
 const copyIn = (dst: HostDeviceArray, x: NdArray): void => {
   if (dst.size === 0) return;
-  ops.assign(ndarray(dst.data, [...dst.shape]), x);
+  if (isDense(x) && (x.data instanceof Float64Array || x.data instanceof Float32Array)) dst.data.set(x.data);
+  else ops.assign(ndarray(dst.data, [...dst.shape]), x);
 };

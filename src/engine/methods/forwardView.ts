@@ -30,7 +30,7 @@ export const bpLambdaForwardView = <A extends DeviceArray>(m: MethodContext<A>, 
   for (let k = 0; k < T; k++) {
     const final = k === T - 1;
     seq.forward(k, m.params);
-    mode.transition(k);
+    mode.prepare(k);
     const z = mode.synthInput(k, final);
     inputs.push(z);
     if (z === null) be.fill(pred(k), 0);
@@ -57,7 +57,7 @@ export const bpLambdaForwardView = <A extends DeviceArray>(m: MethodContext<A>, 
         be.binary(t, target, method.lambda, 'mul');
         be.binary(mix, mix, t, 'add');
       }
-      mode.transition(k + 1);
+      mode.prepare(k + 1);
       mode.target(k + 1, mix, target);
     }
     be.binary(err(k), target, pred(k), 'sub');

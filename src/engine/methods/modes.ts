@@ -10,7 +10,7 @@
 import type { DeviceArray } from '../../backends/backend.js';
 import { targetScaleOf } from '../../core/bplambda.js';
 import type { Method } from '../../core/learner.js';
-import { cellJacobian, cellModeJacobians, cellParamGrad, epropAdvance, epropGradient, epropTraceShape } from '../../ops/cells.js';
+import { cellJacobian, cellModeJacobians, cellParamGrad, cellStateVjp, epropAdvance, epropGradient, epropTraceShape } from '../../ops/cells.js';
 import { type Reduce, addBatchMean, columns } from '../../ops/context.js';
 import { readoutGrad } from '../../ops/readout.js';
 import type { MethodContext } from './context.js';
@@ -25,14 +25,18 @@ export interface DeviceMode<A extends DeviceArray> {
   begin(): void;
   /** The state the synthesiser reads for step k's prediction (0-based), or null: no prediction at step k. */
   synthInput(k: number, final: boolean): A | null;
-  /** Form step k's transition (it stays valid until the next call); null where the mode has none. */
-  transition(k: number): A | null;
-  /** out ← the target at step k of the prediction of step k−1, given the bootstrap g (after `transition(k)`). */
+  /** What step k's target and learning need (the cell mode's C_k and D_k); call it first at every step. */
+  prepare(k: number): void;
+  /** Whether a transition links step k−1's prediction to step k's (none at the first step of the cell mode). */
+  linked(k: number): boolean;
+  /** The Jacobian that carries the trace from step k−1 to step k (J_k or C_k), formed after `prepare(k)`. */
+  transition(k: number): A;
+  /** out ← the target at step k of the prediction of step k−1, given the bootstrap g (after `prepare(k)`). */
   target(k: number, g: A, out: A): void;
   /** At the last step k, the target of step k's own prediction without bootstrap, or null. */
   terminalTarget(k: number): A | null;
   /**
-   * Step k's network gradient, given its prediction (after `transition(k)`), added into the accumulators: as the
+   * Step k's network gradient, given its prediction (after `prepare(k)`), added into the accumulators: as the
    * step's batch mean ('mean', as the core's step function) or per example ('each', summed over the sequence
    * before the batch mean, as the forward view sums per sequence).
    */
@@ -50,17 +54,20 @@ const fullMode = <A extends DeviceArray>(m: MethodContext<A>, method: BpLambda):
     cols: S,
     begin: () => {},
     synthInput: (k, final) => (final ? null : seq.st(k + 1)),
+    prepare: () => {},
+    linked: () => true,
     transition(k) {
       cellJacobian(buf, spec, m.params, seq.st(k), seq.cache(k), J);
       return J;
     },
     target(k, g, out) {
+      // (c l_k + γ g) J_k, as a vector-Jacobian product (no J formed where the backend fuses it).
       const v = buf.tmp('mode.v', [B, S]);
       const w = buf.tmp('mode.w', [B, S]);
       be.binary(v, seq.imm(k), c, 'mul');
       be.binary(w, g, method.gamma, 'mul');
       be.binary(v, v, w, 'add');
-      be.matmul(be.reshape(out, [B, 1, S]), be.reshape(v, [B, 1, S]), J);
+      cellStateVjp(buf, spec, m.params, seq.st(k), seq.cache(k), v, out);
     },
     terminalTarget: () => null,
     learn(k, p, _final, acc, reduce) {
@@ -98,11 +105,11 @@ const cellMode = <A extends DeviceArray>(m: MethodContext<A>, method: BpLambda):
     cols: S,
     begin: () => be.fill(traces, 0),
     synthInput: (k) => seq.st(k),
-    transition(k) {
-      if (k === 0) return null;
-      cellModeJacobians(buf, spec, m.params, seq.st(k), seq.cache(k), psi(k - 1), C, D);
-      return C;
+    prepare(k) {
+      if (k > 0) cellModeJacobians(buf, spec, m.params, seq.st(k), seq.cache(k), psi(k - 1), C, D);
     },
+    linked: (k) => k > 0,
+    transition: () => C,
     target(k, g, out) {
       const w = buf.tmp('mode.w', [B, H]);
       be.matmul(be.reshape(w, [B, 1, H]), be.reshape(g, [B, 1, H]), C);

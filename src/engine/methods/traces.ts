@@ -35,19 +35,19 @@ export const bpLambdaTraces = <A extends DeviceArray>(m: MethodContext<A>, metho
   for (let k = 0; k < T; k++) {
     const final = k === T - 1;
     seq.forward(k, m.params);
-    const A = mode.transition(k);
+    mode.prepare(k);
     const z = mode.synthInput(k, final);
     const p = pred(k);
     if (z === null) be.fill(p, 0);
     else affine(buf, p, z, theta['W']!, theta['b']!);
-    const hasPending = pending && A !== null;
+    const hasPending = pending && mode.linked(k);
     if (hasPending) {
       mode.target(k, p, v);
       be.binary(td, v, pred(k - 1), 'sub');
     }
     if (z !== null) {
       const input = { kind: 'linear' as const, input: z };
-      if (hasPending && decay !== 0) be.traceUpdate(E, A, decay, input, { delta: td, out: c1 });
+      if (hasPending && decay !== 0) be.traceUpdate(E, mode.transition(k), decay, input, { delta: td, out: c1 });
       else {
         if (hasPending) be.traceContract(c1, td, E);
         be.traceUpdate(E, null, 0, input);
