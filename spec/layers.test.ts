@@ -33,7 +33,7 @@ const layerOf = (file: string): string => relative(SRC, file).split('/')[0]!;
 
 const importsOf = (file: string): string[] => {
   const text = readFileSync(file, 'utf8');
-  const specs = [...text.matchAll(/(?:from\s+|import\s*\(\s*)'(\.[^']+)'/g)].map((m) => m[1]!);
+  const specs = [...text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)'(\.[^']+)'/g)].map((m) => m[1]!);
   return specs.map((s) => resolve(dirname(file), s.replace(/\.js$/, '.ts')));
 };
 
