@@ -1,6 +1,6 @@
 /**
  * bplambda: accumulate BP(λ) for recurrent networks. The package root exports the pure float64 reference core,
- * the backend interface with the reference and CPU backends, and the training engine; it loads no Node-only
+ * the backend interface with the reference and CPU backends and their registry, and the trainer; it loads no Node-only
  * module, so it bundles for the browser. The verification tools (which read and write files) are the subpath
  * `bplambda/verify`; the gpu.js backend is `bplambda/gpu` and is never loaded from here.
  */
