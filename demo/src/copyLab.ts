@@ -1,6 +1,6 @@
 /**
  * A small copy-repeat curriculum for the page: an LSTM trained online by BP(λ) in the paper's cell mode (the
- * synthesiser predicts dL/dc_t), on the engine over a chosen backend. The curriculum of the paper: start at N = 1,
+ * synthesiser predicts dL/dc_t), on the trainer over a chosen backend. The curriculum of the paper: start at N = 1,
  * R = 1 and advance after every batch whose loss per target bit is below 0.15 bits. The page plots the sequence
  * length reached against batches.
  *

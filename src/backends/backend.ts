@@ -6,7 +6,7 @@
  *   only where a backend can).
  * - **Generic kernels** (required, nine): elementwise `unary` and `binary` maps, batched `matmul` with
  *   transposes, `reduce` along an axis, `copyBlock`, `fill`, the per-segment `clipSegments`, and the two hot trace
- *   kernels `traceUpdate` and `traceContract`. Every computation of the engine (cells, losses, optimisers, the
+ *   kernels `traceUpdate` and `traceContract`. Every computation of the trainer (cells, losses, optimisers, the
  *   synthesiser, BP(λ)) is built from them by the composite ops in `src/ops`.
  * - **Fused kernels** (optional): a backend may register faster versions of composite ops (`FusedKernels`); the
  *   conformance suite holds each one to its composite on the reference backend.

@@ -1,6 +1,6 @@
 /**
  * The float64 reference backend: a host data store and the generic kernels as plain loops in the reference order
- * (`host/kernels.ts`, `host/traces.ts`), with no fused kernels. Every op of the engine is then the composite of
+ * (`host/kernels.ts`, `host/traces.ts`), with no fused kernels. Every op of the trainer is then the composite of
  * `src/ops`, whose arithmetic follows the core's operation by operation, so the trainer on this backend
  * reproduces the core's `trainBatch` exactly (spec/backends/engine-exact.test.ts); every other backend is held to
  * it by the conformance suite.

@@ -143,7 +143,7 @@ export const learnerInit = (config: LearnerConfig, rng: Rng): [LearnerState, Rng
 
 /**
  * Apply a network gradient and a synthesiser update direction (to add) through the configured optimisers: the one
- * place where parameters change, shared by the learner, the backend engine and the sequence engine.
+ * place where parameters change in the core learner (the trainer does the same on backend arrays, src/engine/deviceState.ts).
  */
 export const applyLearnerUpdates = (
   config: LearnerConfig,

@@ -150,7 +150,7 @@ const paper: Readonly<Record<Task, PresetValues>> = {
 
 /**
  * Reduced scale for a 2-core CPU (docs/results.md). Toy: the paper's settings without the per-step clip, run
- * through the sequence engine. seq-MNIST and copy-repeat: fewer examples or batches and a smaller LSTM, and the
+ * through the forward view. seq-MNIST and copy-repeat: fewer examples or batches and a smaller LSTM, and the
  * synthesiser predicting per-example gradients ('example', the scale docs/results.md was measured with).
  */
 const reduced: Readonly<Record<Task, PresetValues>> = {

@@ -6,6 +6,7 @@
  * operands, the fill value) are arguments. Every output is flat (1-D); indices are recovered by division.
  */
 import type { BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
+import type { MatmulGeometry } from '../host/kernels.js';
 
 /** The expression of a unary op of the value `v`. */
 export const unaryExpression = (op: UnaryOp): string => {
@@ -95,13 +96,7 @@ export const binarySource = (op: BinaryOp, shape: readonly number[], sa: readonl
   return `function(a, b) { ${t} ${unravel(shape)} const x = ${read('a', sa)}; const y = ${read('b', sb)}; return ${binaryExpression(op)}; }`;
 };
 
-export interface MatmulSource {
-  readonly batch: readonly number[];
-  readonly strideA: readonly number[];
-  readonly strideB: readonly number[];
-  readonly m: number;
-  readonly k: number;
-  readonly n: number;
+export interface MatmulSource extends MatmulGeometry {
   readonly transposeA: boolean;
   readonly transposeB: boolean;
   readonly accumulate: boolean;

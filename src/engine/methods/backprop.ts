@@ -9,7 +9,7 @@ import type { Method } from '../../core/learner.js';
 import { cellParamGrad, cellStateVjp } from '../../ops/cells.js';
 import { addOuter, addRows } from '../../ops/context.js';
 import { affine, readoutGrad } from '../../ops/readout.js';
-import { type LossRule, type MethodContext, gradAccumulators, meanOfEach } from './context.js';
+import { type LossRule, type MethodContext, gradAccumulators, meanOfEach, meanSynthUpdate } from './context.js';
 
 /**
  * Reverse mode from the last step back: d_k = l_k + carry (+ an injected gradient), per-example gradients
@@ -90,15 +90,6 @@ export const syntheticGradientMethod = <A extends DeviceArray>(m: MethodContext<
     addOuter(buf, 'sg.gW', uW, a, seq.st(bnd + 1), 'each');
     addRows(buf, 'sg.gb', ub, a, 'each');
   });
-  const synth = buf.tmp('sg.synth', [S * S + S]);
-  const mean = (x: A, n: number, off: number) => {
-    const s = buf.tmp(`sg.mean${n}`, [n]);
-    be.reduce(s, be.reshape(x, [B, n]), 'sum', 0);
-    be.binary(s, s, 1 / Math.max(1, B), 'mul');
-    be.copyBlock(synth, s, { outBegin: [off], xBegin: [0], size: [n] });
-  };
-  mean(uW, S * S, 0);
-  mean(ub, S, S * S);
-  m.apply(meanOfEach(m, each), synth);
+  m.apply(meanOfEach(m, each), meanSynthUpdate(m, 'sg.synth', uW, ub));
   return 'sequences';
 };

@@ -46,3 +46,23 @@ export const meanOfEach = <A extends DeviceArray>(m: MethodContext<A>, each: Rec
   }
   return mean;
 };
+
+/**
+ * The synthesiser update (flat [W | b], into the scratch `key`) as the batch mean of per-example sums uW [B, R, n]
+ * and ub [B, R] (Σ_b from +0, then × 1/B).
+ */
+export const meanSynthUpdate = <A extends DeviceArray>(m: MethodContext<A>, key: string, uW: A, ub: A): A => {
+  const be = m.buf.be;
+  const B = m.seq.B;
+  const [R, n] = uW.shape.slice(1) as [number, number];
+  const flat = m.buf.tmp(key, [R * n + R]);
+  const part = (x: A, size: number, off: number) => {
+    const s = m.buf.tmp(`${key}.mean${size}`, [size]);
+    be.reduce(s, be.reshape(x, [B, size]), 'sum', 0);
+    be.binary(s, s, 1 / Math.max(1, B), 'mul');
+    be.copyBlock(flat, s, { outBegin: [off], xBegin: [0], size: [size] });
+  };
+  part(uW, R * n, 0);
+  part(ub, R, R * n);
+  return flat;
+};

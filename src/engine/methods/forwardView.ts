@@ -12,7 +12,7 @@ import type { DeviceArray } from '../../backends/backend.js';
 import type { Method } from '../../core/learner.js';
 import { addOuter, addRows } from '../../ops/context.js';
 import { affine } from '../../ops/readout.js';
-import { type LossRule, type MethodContext, gradAccumulators, meanOfEach } from './context.js';
+import { type LossRule, type MethodContext, gradAccumulators, meanOfEach, meanSynthUpdate } from './context.js';
 import { deviceMode } from './modes.js';
 
 export const bpLambdaForwardView = <A extends DeviceArray>(m: MethodContext<A>, method: Extract<Method, { kind: 'bp-lambda' }>): LossRule => {
@@ -71,15 +71,6 @@ export const bpLambdaForwardView = <A extends DeviceArray>(m: MethodContext<A>, 
     addOuter(buf, 'fv.gW', uW, err(k), inputs[k]!, 'each');
     addRows(buf, 'fv.gb', ub, err(k), 'each');
   }
-  const synthAcc = buf.tmp('fv.synthAcc', [R * n + R]);
-  const mean = (x: A, size: number, off: number) => {
-    const s = buf.tmp(`fv.mean${size}`, [size]);
-    be.reduce(s, be.reshape(x, [B, size]), 'sum', 0);
-    be.binary(s, s, 1 / Math.max(1, B), 'mul');
-    be.copyBlock(synthAcc, s, { outBegin: [off], xBegin: [0], size: [size] });
-  };
-  mean(uW, R * n, 0);
-  mean(ub, R, R * n);
-  m.apply(meanOfEach(m, each), synthAcc);
+  m.apply(meanOfEach(m, each), meanSynthUpdate(m, 'fv.synth', uW, ub));
   return 'sequences';
 };
