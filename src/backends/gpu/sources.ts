@@ -89,11 +89,18 @@ const offset = (strides: readonly number[], prefix = 'i', base = 0): string => {
 
 export const unarySource = (op: UnaryOp): string => `function(a) { const v = a[this.thread.x]; return ${unaryExpression(op)}; }`;
 
+/** Whether strides are the row-major strides of the shape itself (the operand is read at the output's index). */
+const contiguous = (shape: readonly number[], strides: readonly number[]): boolean =>
+  strides.every((st, d) => shape[d] === 1 || st === shape.slice(d + 1).reduce((a, b) => a * b, 1));
+
 /** out[t] = a op b with each array operand read at its broadcast offset (null strides: a number argument). */
 export const binarySource = (op: BinaryOp, shape: readonly number[], sa: readonly number[] | null, sb: readonly number[] | null): string => {
   const t = 'const t = this.thread.x;';
-  const read = (name: string, s: readonly number[] | null) => (s === null ? name : `${name}[${offset(s)}]`);
-  return `function(a, b) { ${t} ${unravel(shape)} const x = ${read('a', sa)}; const y = ${read('b', sb)}; return ${binaryExpression(op)}; }`;
+  const direct = (s: readonly number[] | null) => s === null || contiguous(shape, s);
+  const read = (name: string, s: readonly number[] | null) => (s === null ? name : contiguous(shape, s) ? `${name}[t]` : `${name}[${offset(s)}]`);
+  // Index arithmetic only where an operand is broadcast.
+  const idx = direct(sa) && direct(sb) ? '' : unravel(shape);
+  return `function(a, b) { ${t} ${idx} const x = ${read('a', sa)}; const y = ${read('b', sb)}; return ${binaryExpression(op)}; }`;
 };
 
 export interface MatmulSource extends MatmulGeometry {
