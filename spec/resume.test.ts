@@ -160,6 +160,21 @@ describe('resuming in process: every task continues exactly from a checkpoint on
     });
 });
 
+describe('snapshots', () => {
+  it('a snapshot belongs to its step: asked for after the run moved on or closed, it throws instead of reading a later state', async () => {
+    const steps = runSteps(buildConfig('toy', 'smoke', { steps: 3, logEvery: 1 }));
+    const first = await steps.next();
+    if (first.done === true) throw new Error('the run ended at once');
+    expect((await first.value.snapshot()).batches).toBe(1);
+    const second = await steps.next();
+    if (second.done === true) throw new Error('the run ended after one batch');
+    await expect(first.value.snapshot()).rejects.toThrow(/snapshot of batch 1 .* moved on/);
+    expect((await second.value.snapshot()).batches).toBe(2);
+    await steps.return(undefined as never);
+    await expect(second.value.snapshot()).rejects.toThrow(/moved on/);
+  });
+});
+
 describe('driveRun', () => {
   const fake = async function* (divergeAt: number): RunSteps {
     for (let i = 1; ; i++) {

@@ -11,7 +11,6 @@ import type {
   Backend,
   BinaryOp,
   Block,
-  DeviceArray,
   HostNdArray,
   ImmediateJacobian,
   MatmulOptions,

@@ -151,6 +151,17 @@ describe.each(available)('$name', ({ backend: be, make }) => {
       expect(await surfaces(fresh4, () => fresh4.binary(m4, m4, fresh4.alloc([2]), 'add'), m4)).toBeInstanceOf(BackendArrayError);
       expect(() => be.write(mine, ndarray(new Float64Array(5), [5]))).toThrow(BackendArrayError);
     });
+    it('counts every live array, empty ones too, and refuses shapes that are not non-negative integers', async () => {
+      const fresh = make();
+      const probe = fresh.alloc([1]);
+      const before = fresh.memory().arrays;
+      const empty = fresh.alloc([0, 3]);
+      expect(fresh.memory().arrays).toBe(before + 1);
+      fresh.dispose(empty);
+      await fresh.read(probe);
+      expect(fresh.memory().arrays).toBe(before);
+      for (const shape of [[-1], [2.5, 2], [Number.NaN]]) expect(() => fresh.alloc(shape), `[${shape}]`).toThrow(BackendArrayError);
+    });
     it('accounts memory of live arrays (released once the queued work before the dispose is done)', async () => {
       const probe = be.alloc([1]);
       const before = be.memory().bytes;
@@ -250,6 +261,28 @@ describe.each(available)('$name', ({ backend: be, make }) => {
         },
       );
       expectWithin(res, be, 4 * (R + 2) + R + B + 2, 4 * R);
+    });
+    it('trace kernels refuse a J, δ, input or output of the wrong shape with a typed error', async () => {
+      const cases: readonly (readonly [string, (x: Backend, E: DeviceArray) => void])[] = [
+        ['J [B, R, R + 1]', (x, E) => x.traceUpdate(E, x.alloc([B, R, R + 1]), 0.5, { kind: 'linear', input: x.alloc([B, nIn]) })],
+        ['input [B + 1, n]', (x, E) => x.traceUpdate(E, null, 0, { kind: 'linear', input: x.alloc([B + 1, nIn]) })],
+        ['input [B, n + 1]', (x, E) => x.traceUpdate(E, null, 0, { kind: 'linear', input: x.alloc([B, nIn + 1]) })],
+        ['δ [B, R + 1]', (x, E) => x.traceContract(x.alloc([P]), x.alloc([B, R + 1]), E)],
+        ['out [P + 1]', (x, E) => x.traceContract(x.alloc([P + 1]), x.alloc([B, R]), E)],
+        ['fused out [P + 1]', (x, E) => x.traceUpdate(E, x.alloc([B, R, R]), 0.5, { kind: 'linear', input: x.alloc([B, nIn]) }, { delta: x.alloc([B, R]), out: x.alloc([P + 1]) })],
+      ];
+      for (const [label, f] of cases) {
+        const fresh = make();
+        const E = fresh.allocTrace(B, R, P);
+        let error: unknown = null;
+        try {
+          f(fresh, E);
+          await fresh.read(E);
+        } catch (e) {
+          error = e;
+        }
+        expect(error, label).toBeInstanceOf(BackendArrayError);
+      }
     });
     it('read, write and fill a trace; other kernels refuse it', async () => {
       const fresh = make();

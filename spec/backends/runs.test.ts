@@ -13,6 +13,7 @@ import type { Backend } from '../../src/backends/backend.js';
 import { BackendUnavailableError } from '../../src/backends/errors.js';
 import { gpujsBackend } from '../../src/backends/gpu/index.js';
 import { referenceBackend } from '../../src/backends/reference.js';
+import { backendByName } from '../../src/backends/registry.js';
 import { type Computation, type Trainer, createTrainer } from '../../src/engine/trainer.js';
 import { InvalidInputError } from '../../src/core/errors.js';
 import { METHOD_KINDS, SCHEDULES, type LearnerConfig, type LearnerState, type Method, type MethodKind, learnerInit } from '../../src/core/learner.js';
@@ -226,6 +227,30 @@ describe('explicit modes, typed errors', () => {
     expect(() => createTrainer(ref, configOf(modelOf('tanh'), bp('full')), { engine: 'sequence' } as never)).toThrow(/options\.engine/);
     expect(() => createTrainer(ref, configOf(modelOf('tanh'), bp('full')), { computation: 'sequence' as never })).toThrow(/options\.computation.*'traces' \| 'forward-view'/);
   });
+  it("the trainer refuses λ, γ outside [0, 1], a step count n that is not an integer ≥ 1, a clip ≤ 0 or NaN, naming the field", () => {
+    const model = modelOf('tanh');
+    const bad: readonly (readonly [Method, RegExp, number?])[] = [
+      [bp('full', { lambda: 1.5 }), /method\.lambda.*\[0, 1\]/],
+      [bp('full', { lambda: Number.NaN }), /method\.lambda/],
+      [bp('full', { gamma: -0.1 }), /method\.gamma.*\[0, 1\]/],
+      [bp('full', { beta: Infinity }), /method\.beta/],
+      [bp('full', { synthClip: 0 }), /method\.synthClip/],
+      [{ kind: 'tbptt', n: 0, align: 'start' }, /method\.n.*integer ≥ 1/],
+      [{ kind: 'tbptt', n: 2.5, align: 'start' }, /method\.n/],
+      [{ kind: 'sg', n: 0, gamma: 0.9, beta: 1, align: 'start', target: 'discounted', synthesiser: { hidden: [] } }, /method\.n/],
+      [{ kind: 'bptt' }, /gradClip/, 0],
+      [{ kind: 'bptt' }, /gradClip/, Number.NaN],
+    ];
+    for (const [method, message, gradClip] of bad) {
+      const config = { ...configOf(model, method), ...(gradClip === undefined ? {} : { gradClip }) };
+      expect(() => createTrainer(ref, config), message.source).toThrow(InvalidInputError);
+      expect(() => createTrainer(ref, config), message.source).toThrow(message);
+    }
+  });
+  it('the backend registry refuses an unknown name with a typed error listing the names', async () => {
+    await expect(backendByName('gpujs-vulkan' as never)).rejects.toThrow(InvalidInputError);
+    await expect(backendByName('cpu' as never)).rejects.toThrow(/backend.*reference, cpu-f64/);
+  });
   it('training before a state is loaded, or two batches at once, is a typed error', async () => {
     const t = createTrainer(ref, configOf(modelOf('tanh'), bp('full')));
     await expect(t.trainBatch(batchOf(1))).rejects.toThrow(InvalidInputError);
@@ -241,5 +266,22 @@ describe('explicit modes, typed errors', () => {
     expect(() => t.load({ ...s, theta: null })).toThrow(/state\.theta/);
     expect(() => t.load({ ...s, params: { ...s.params, W_rec: { shape: [1], data: new Float64Array(1) } } })).toThrow(/state\.params\.W_rec/);
     expect(() => t.load({ ...s, params: { ...s.params, b: { shape: [H], data: new Float64Array(H).fill(NaN) } } })).toThrow(/state\.params\.b\[0\]/);
+    expect(() => t.load(null as never)).toThrow(/state/);
+  });
+  it('a state that fails to load leaves the one loaded before, and no arrays behind', async () => {
+    const config = configOf(modelOf('tanh'), bp('full'));
+    const be = referenceBackend() as unknown as Backend;
+    const t = createTrainer(be, { ...config, synthesiser: { kind: 'adam', lr: 0.01 } });
+    const s = stateOf(t.config);
+    t.load(s);
+    const arrays = be.memory().arrays;
+    // params and theta upload before the Adam state is found malformed
+    expect(() => t.load({ ...s, synthOpt: { count: 0, mu: s.theta, nu: null } })).toThrow(/state\.synthOpt\.nu/);
+    expect(be.memory().arrays).toBe(arrays);
+    const back = await t.state();
+    expect(flatRecord(back.params)).toEqual(flatRecord(s.params));
+    expect(flatRecord(back.theta!)).toEqual(flatRecord(s.theta!));
+    await t.trainBatch(batchOf(3));
+    t.dispose();
   });
 });

@@ -105,9 +105,9 @@ export interface Block {
 export type ImmediateJacobian<A> = { readonly kind: 'linear'; readonly input: A };
 
 export interface MemoryInfo {
-  /** Live arrays. */
+  /** Live arrays (allocated, uploaded or traces, not yet disposed; empty ones too). */
   readonly arrays: number;
-  /** Bytes held by live arrays (device or host, as the backend stores them). */
+  /** Bytes the backend holds (device or host, as it stores them): live arrays and its own scratch buffers. */
   readonly bytes: number;
   /** Largest `bytes` seen since the backend was created. */
   readonly peakBytes: number;
@@ -121,7 +121,11 @@ export interface DataStore<A extends DeviceArray = DeviceArray> {
   upload(x: NdArray): A;
   /** Overwrite `dst` with the view `x` (same shape). */
   write(dst: A, x: NdArray): void;
-  /** A fresh host copy (Float64Array at precision 64, Float32Array at 32), row-major, once the work queued on it is done. */
+  /**
+   * A fresh host copy (Float64Array at precision 64, Float32Array at 32), row-major, of the array as the work
+   * queued before this call leaves it (later work does not change what comes back). An asynchronous backend
+   * reports a queued kernel that failed here: the read rejects with its error.
+   */
   read(a: A): Promise<HostNdArray>;
   /** The same, synchronously: only backends whose arrays live in host memory and run their kernels at once. */
   readSync?(a: A): HostNdArray;

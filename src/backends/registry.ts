@@ -4,7 +4,7 @@
  */
 import type { Backend } from './backend.js';
 import { cpuBackend } from './cpu/index.js';
-import { BackendUnavailableError } from './errors.js';
+import { InvalidInputError } from '../core/errors.js';
 import { referenceBackend } from './reference.js';
 
 export const GPUJS_BACKEND_NAMES = ['gpujs-cpu', 'gpujs-webasm', 'gpujs-gpu', 'gpujs-headlessgl', 'gpujs-webgl', 'gpujs-webgl2', 'gpujs-webgpu'] as const;
@@ -25,6 +25,7 @@ export interface BackendByNameOptions {
  * it cannot start here, saying why; nothing falls back to another backend.
  */
 export const backendByName = async (name: BackendName, options: BackendByNameOptions = {}): Promise<Backend> => {
+  if (!isBackendName(name)) throw new InvalidInputError('backend', `one of ${BACKEND_NAMES.join(', ')}`, `is '${String(name)}'`);
   switch (name) {
     case 'reference':
       return referenceBackend() as unknown as Backend;
@@ -39,7 +40,6 @@ export const backendByName = async (name: BackendName, options: BackendByNameOpt
     default: {
       const mode = name.slice('gpujs-'.length);
       const gpu = await import('./gpu/index.js');
-      if (!(gpu.GPUJS_MODES as readonly string[]).includes(mode)) throw new BackendUnavailableError('gpujs', mode, 'unknown mode', '');
       const m = mode as (typeof gpu.GPUJS_MODES)[number];
       return gpu.gpujsBackend(options.gpujs === undefined ? { mode: m } : { mode: m, gpujs: options.gpujs }) as unknown as Backend;
     }

@@ -265,8 +265,8 @@ export const batchStepInput = (batch: Batch, k: number): StepInput => ({
 
 /**
  * The learning signal BP(λ) delivers to the network's h_t at every step t = 1..T of one sequence (size H), θ and Ψ
- * fixed: what the network learns from, without the synthesiser's own update (no traces, so it costs a forward
- * pass): l_t + (β/c) ĝ_t in the full-state mode, ε_t + (β/c) u_{t+1} D_{t+1} (ε_T at the end) in the cell mode.
+ * fixed: what the network learns from, without the synthesiser's own update (no traces; each step still
+ * computes the mode's gradients, as the learner's step does): l_t + (β/c) ĝ_t in the full-state mode, ε_t + (β/c) u_{t+1} D_{t+1} (ε_T at the end) in the cell mode.
  */
 export const bpLambdaLearningSignals = (ctx: BpLambdaContext, seq: Sequence): Float64Array[] => {
   const { model, synth, params, theta, options } = ctx;

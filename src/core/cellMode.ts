@@ -70,8 +70,7 @@ export interface CellModeContext {
 /**
  * The c-space λ-targets of the cell mode for one sequence, θ fixed, at the target scale c (default 1):
  *   Γ^λ_T = c m_T,  Γ^λ_t = c m_t + γ[(1−λ) u_{t+1} + λ Γ^λ_{t+1}] C_{t+1}
- * (T entries, t = 1..T), with the synthesiser inputs s_{t-1}, the predictions u_t = ĝ(s_{t-1}) and, as a
- * by-product, D_t = ∂c_t/∂h_{t-1} (entry k is D_{k+1}; null at k = 0, where h_0 is fixed).
+ * (T entries, t = 1..T), with the synthesiser inputs s_{t-1} and the predictions u_t = ĝ(s_{t-1}).
  */
 export const cellModeTargets = (
   ctx: CellModeContext,
@@ -79,21 +78,19 @@ export const cellModeTargets = (
   gamma: number,
   lambda: number,
   scale = 1,
-): { inputs: Float64Array[]; predictions: Float64Array[]; targets: Float64Array[]; D: (Mat | null)[] } => {
+): { inputs: Float64Array[]; predictions: Float64Array[]; targets: Float64Array[] } => {
   const { model, synth, params, theta } = ctx;
   const T = records.length;
   const inputs = records.map((_, k) => (k === 0 ? vzeros(model.cell.stateSize) : records[k - 1]!.step.state));
   const u = inputs.map((s, k) => synth.predict(theta, s, k + 1));
   const targets = new Array<Float64Array>(T);
-  const D = new Array<Mat | null>(T).fill(null);
   targets[T - 1] = memoryMass(model, params, records[T - 1]!, scale);
   for (let k = T - 2; k >= 0; k--) {
     const jac = cellToCellJacobian(model.cell, params, records[k + 1]!.step, outputGainOf(model, params, records[k]!));
-    D[k + 1] = jac.D;
     const mix = vadd(vscale(u[k + 1]!, 1 - lambda), vscale(targets[k + 1]!, lambda));
     targets[k] = vaxpy(memoryMass(model, params, records[k]!, scale), gamma, vecmat(mix, jac.C));
   }
-  return { inputs, predictions: u, targets, D };
+  return { inputs, predictions: u, targets };
 };
 
 /** Forward view of the cell mode for one sequence, θ fixed: the targets and Σ_t (Γ^λ_t − u_t) ∇θ ĝ(s_{t-1}). */

@@ -15,7 +15,6 @@ import { type ChunkAlign, batchMean, bptt, truncatedBptt } from './bptt.js';
 import { nStepSg, onlineRule } from './baselines.js';
 import { memoryOf } from './cellMode.js';
 import type { BpLambdaMode } from './modes.js';
-import { InvalidInputError } from './errors.js';
 import { initModel, initSynthesiser } from './init.js';
 import { type Batch, type Model, checkBatch, modelShapes } from './model.js';
 import { type GradientTransformation, adam, applyUpdates, clipByGlobalNorm, sgd } from './optim.js';

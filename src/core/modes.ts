@@ -58,9 +58,10 @@ export interface ModeStep {
   /** At the last step, the target of this step's own prediction (no bootstrap); null if it has none. */
   readonly terminalTarget: Float64Array | null;
   /**
-   * The network's learning signals formed at this step, each with the 1-indexed step whose state it is on
-   * (full state: on s_t; cell mode: on h_{t-1}, and at the last step also ε_T on h_T), and the per-example
-   * gradient they give, given the prediction.
+   * Given this step's prediction: the network's learning signals formed at this step, each with the 1-indexed
+   * step whose state it is on (full state: l_t + (β/c) ĝ_t on s_t; cell mode: on h_{t-1}, none at t = 1, and at
+   * the last step also ε_T on h_T), and the example's gradient of this step: the cell's from those signals plus
+   * the readout's own gradient of step t's loss.
    */
   readonly learn: (prediction: Float64Array) => { readonly signals: readonly (readonly [number, Float64Array])[]; readonly grad: Params };
   readonly next: ModeCarry;

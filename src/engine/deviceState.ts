@@ -35,19 +35,40 @@ export class DeviceState<A extends DeviceArray> {
     private readonly synthShapes: ParamShapes | null,
   ) {}
 
-  /** Upload a learner state (typed errors name the field that does not fit the configuration). */
+  /**
+   * Upload a learner state (typed errors name the field that does not fit the configuration). All or nothing: a
+   * state that fails leaves the one loaded before in place.
+   */
   load(state: LearnerState): void {
-    this.release();
-    this.params = this.upload(state.params, this.shapes, 'state.params');
-    if (this.synthShapes !== null) {
-      if (state.theta === null || state.theta === undefined) throw new InvalidInputError('state.theta', 'the synthesiser parameters of this method', 'is null');
-      this.theta = this.upload(state.theta, this.synthShapes, 'state.theta');
+    const made: A[] = [];
+    const upload = (p: Params | null | undefined, shapes: ParamShapes, path: string): Group<A> => {
+      const g = this.upload(p, shapes, path);
+      made.push(...Object.values(g));
+      return g;
+    };
+    if (state === null || typeof state !== 'object') throw new InvalidInputError('state', 'a learner state (from learnerInit or trainer.state())', `is ${String(state)}`);
+    try {
+      if (!Number.isInteger(state.batches) || state.batches < 0) throw new InvalidInputError('state.batches', 'an integer ≥ 0', `is ${String(state.batches)}`);
+      const params = upload(state.params, this.shapes, 'state.params');
+      let theta: Group<A> | null = null;
+      if (this.synthShapes !== null) {
+        if (state.theta === null || state.theta === undefined) throw new InvalidInputError('state.theta', 'the synthesiser parameters of this method', 'is null');
+        theta = upload(state.theta, this.synthShapes, 'state.theta');
+      }
+      const netOpt = this.uploadOpt(this.config.network, state.networkOpt, this.shapes, 'state.networkOpt', upload);
+      const synthOpt: OptState<A> =
+        this.synthShapes === null ? { kind: 'frozen' } : this.uploadOpt(this.config.synthesiser, state.synthOpt, this.synthShapes, 'state.synthOpt', upload);
+      this.release();
+      this.params = params;
+      this.theta = theta;
+      this.netOpt = netOpt;
+      this.synthOpt = synthOpt;
+      this.batches = state.batches;
+      this.loaded = true;
+    } catch (e) {
+      for (const a of made) this.ctx.be.dispose(a);
+      throw e;
     }
-    this.netOpt = this.uploadOpt(this.config.network, state.networkOpt, this.shapes, 'state.networkOpt');
-    this.synthOpt = this.synthShapes === null ? { kind: 'frozen' } : this.uploadOpt(this.config.synthesiser, state.synthOpt, this.synthShapes, 'state.synthOpt');
-    if (!Number.isInteger(state.batches) || state.batches < 0) throw new InvalidInputError('state.batches', 'an integer ≥ 0', `is ${String(state.batches)}`);
-    this.batches = state.batches;
-    this.loaded = true;
   }
 
   /** Read the whole learner state back. */
@@ -119,21 +140,27 @@ export class DeviceState<A extends DeviceArray> {
     this.loaded = false;
   }
 
+  /** Check every tensor of a group first, then upload them all (nothing is uploaded for a group that fails). */
   private upload(p: Params | null | undefined, shapes: ParamShapes, path: string): Group<A> {
     if (p === null || p === undefined || typeof p !== 'object') throw new InvalidInputError(path, 'a record of parameter tensors', `is ${String(p)}`);
-    return Object.fromEntries(
-      Object.entries(shapes).map(([k, s]) => {
-        const t = p[k];
-        if (t === undefined || !(t.data instanceof Float64Array) || t.data.length !== size(s))
-          throw new InvalidInputError(`${path}.${k}`, `a tensor of shape ${s.join('x')}`, t === undefined ? 'is missing' : `has ${t.data?.length ?? 'no'} entries`);
-        const bad = t.data.findIndex((v) => !Number.isFinite(v));
-        if (bad >= 0) throw new InvalidInputError(`${path}.${k}[${bad}]`, 'a finite number', `is ${t.data[bad]}`);
-        return [k, this.ctx.be.upload(ndarray(t.data, [...s]))] as const;
-      }),
-    );
+    const entries = Object.entries(shapes).map(([k, s]) => {
+      const t = p[k];
+      if (t === undefined || !(t.data instanceof Float64Array) || t.data.length !== size(s))
+        throw new InvalidInputError(`${path}.${k}`, `a tensor of shape ${s.join('x')}`, t === undefined ? 'is missing' : `has ${t.data?.length ?? 'no'} entries`);
+      const bad = t.data.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new InvalidInputError(`${path}.${k}[${bad}]`, 'a finite number', `is ${t.data[bad]}`);
+      return [k, t.data, s] as const;
+    });
+    return Object.fromEntries(entries.map(([k, data, s]) => [k, this.ctx.be.upload(ndarray(data, [...s]))] as const));
   }
 
-  private uploadOpt(spec: OptimiserSpec, state: unknown, shapes: ParamShapes, path: string): OptState<A> {
+  private uploadOpt(
+    spec: OptimiserSpec,
+    state: unknown,
+    shapes: ParamShapes,
+    path: string,
+    upload: (p: Params | undefined, shapes: ParamShapes, path: string) => Group<A>,
+  ): OptState<A> {
     switch (spec.kind) {
       case 'frozen':
         return { kind: 'frozen' };
@@ -143,7 +170,7 @@ export class DeviceState<A extends DeviceArray> {
         const s = state as { count?: unknown; mu?: Params; nu?: Params } | null;
         if (s === null || typeof s !== 'object' || !Number.isInteger(s.count) || (s.count as number) < 0)
           throw new InvalidInputError(path, "Adam's state { count, mu, nu } (from learnerInit)", `is ${JSON.stringify(s)?.slice(0, 60) ?? String(s)}`);
-        return { kind: 'adam', count: s.count as number, mu: this.upload(s.mu, shapes, `${path}.mu`), nu: this.upload(s.nu, shapes, `${path}.nu`) };
+        return { kind: 'adam', count: s.count as number, mu: upload(s.mu, shapes, `${path}.mu`), nu: upload(s.nu, shapes, `${path}.nu`) };
       }
     }
   }

@@ -18,6 +18,8 @@ export class SequenceData<A extends DeviceArray> {
   readonly O: number;
   B = 0;
   T = 0;
+  /** Per-step copies already made for this batch (rows of x, y, mask; h_{k+1} until step k runs again). */
+  private readonly made = new Map<string, A>();
 
   constructor(
     private readonly buf: Buffers<A>,
@@ -34,6 +36,7 @@ export class SequenceData<A extends DeviceArray> {
   load(batch: Batch): void {
     const T = checkBatch(this.model, batch);
     const B = batch.length;
+    this.made.clear();
     this.B = B;
     this.T = T;
     const { I, O } = this;
@@ -60,13 +63,16 @@ export class SequenceData<A extends DeviceArray> {
   private step(name: string, k: number, shape: readonly number[]): A {
     return this.buf.tmp(`seq.${name}${k}`, shape);
   }
-  /** Row k of a [T, B, …] array, as a [B, …] array (a copy into a per-step buffer). */
+  /** Row k of a [T, B, …] array, as a [B, …] array (a copy into a per-step buffer, made once per batch). */
   private row(name: string, k: number, cols: number | null): A {
+    const known = this.made.get(`${name}${k}`);
+    if (known !== undefined) return known;
     const key = `seq.${name}`;
     const all = this.buf.tmp(key, cols === null ? [this.T, this.B] : [this.T, this.B, cols]);
     const out = this.step(`${name}.row`, k, cols === null ? [this.B] : [this.B, cols]);
     const rest = cols === null ? [] : [cols];
     this.buf.be.copyBlock(this.buf.be.reshape(out, [1, this.B, ...rest]), all, { outBegin: [0, 0, ...rest.map(() => 0)], xBegin: [k, 0, ...rest.map(() => 0)], size: [1, this.B, ...rest] });
+    this.made.set(`${name}${k}`, out);
     return out;
   }
 
@@ -83,13 +89,21 @@ export class SequenceData<A extends DeviceArray> {
   /** l_k = ∂L_k/∂s_k [B, S] (zero on the memory part). */
   imm = (k: number): A => this.step('imm', k, [this.B, this.S]);
   /** h_{k+1} [B, H]: the readout's input after step k. */
-  h = (k: number): A => hidden(this.buf, `seq.h${k}`, this.st(k + 1), this.H);
+  h = (k: number): A => {
+    const known = this.made.get(`h${k}`);
+    if (known !== undefined) return known;
+    const h = hidden(this.buf, `seq.h${k}`, this.st(k + 1), this.H);
+    this.made.set(`h${k}`, h);
+    return h;
+  };
   /** Per-step, per-example losses [T, B]. */
   losses = (): A => this.buf.tmp('seq.losses', [this.T, this.B]);
 
   /** Step k's forward pass: s_{k+1}, its cache, ŷ, the loss (row k of `losses`), dy and l. */
   forward(k: number, params: Readonly<Record<string, A>>): void {
     const be = this.buf.be;
+    this.made.delete(`h${k}`); // s_{k+1} changes
+
     cellForward(this.buf, this.spec, params, this.st(k), this.x(k), this.st(k + 1), this.cache(k));
     const yHat = this.buf.tmp('seq.yHat', [this.B, this.O]);
     affine(this.buf, yHat, this.h(k), params['W_out']!, params['b_out']!);

@@ -5,13 +5,16 @@
  *
  * Parameters and optimiser states live on the backend (`load` puts a learner state there, `state` reads it back);
  * `trainBatch` queues a whole batch of work and reads back only its metrics, asynchronously. On the float64
- * reference backend it returns exactly (===) the metrics and parameters of the core's `trainBatch`.
+ * reference backend, with the default 'traces' computation, it returns exactly (===) the metrics and parameters
+ * of the core's `trainBatch` (spec/backends/engine-exact.test.ts).
  *
  * BP(λ) has two computations of its synthesiser update:
  * - 'traces' (default): the backward view with eligibility traces, one step at a time; every schedule, any clip.
  * - 'forward-view': the exact forward-view shortcut (spec §5, T1) by one backward recursion over the stored
  *   sequence, O(S²) per step instead of O(S³·S_in); it needs the parameters fixed over the sequence ('sequence'
- *   schedule) and no per-step clip, and refuses other configurations.
+ *   schedule) and no per-step clip, and refuses other configurations. It sums per sequence, then over the batch
+ *   (the order of the core's per-sequence functions, `forwardViewUpdate` and `cellModeForwardView`), and its loss is the batch mean of
+ *   sequence losses, so it equals the traces and the core's `trainBatch` to rounding, not to the last bit.
  */
 import type { Backend, DeviceArray } from '../backends/backend.js';
 import { targetScaleOf } from '../core/bplambda.js';
@@ -68,12 +71,32 @@ export interface Trainer {
 
 const OPTION_KEYS = ['computation'];
 
+const checkNumber = (path: string, x: unknown, ok: (x: number) => boolean, expected: string): void => {
+  if (typeof x !== 'number' || Number.isNaN(x) || !ok(x)) throw new InvalidInputError(path, expected, `is ${String(x)}`);
+};
+
+/** The method's numbers and the gradient clip, in the ranges where the method is defined (γ, λ: spec §3). */
+const checkNumbers = (config: LearnerConfig): void => {
+  const m = config.method;
+  if (m.kind === 'bp-lambda' || m.kind === 'sg') {
+    checkNumber('method.gamma', m.gamma, (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
+    checkNumber('method.beta', m.beta, (x) => Number.isFinite(x), 'a finite number');
+  }
+  if (m.kind === 'bp-lambda') {
+    checkNumber('method.lambda', m.lambda, (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
+    checkNumber('method.synthClip', m.synthClip, (x) => x > 0, 'a number > 0 (Infinity: no clip)');
+  }
+  if (m.kind === 'tbptt' || m.kind === 'sg') checkNumber('method.n', m.n, (x) => Number.isInteger(x) && x >= 1, 'an integer ≥ 1');
+  if (config.gradClip !== undefined) checkNumber('gradClip', config.gradClip, (x) => x > 0, 'a number > 0 (Infinity: no clip), or undefined');
+};
+
 /** Validate a configuration for the trainer; typed errors name the field. */
 const validate = (config: LearnerConfig, options: TrainerOptions, computation: Computation): void => {
   for (const k of Object.keys(options)) if (!OPTION_KEYS.includes(k)) throw new InvalidInputError(`options.${k}`, `one of the trainer options (${OPTION_KEYS.join(', ')})`, 'is not an option');
   if (!(COMPUTATIONS as readonly string[]).includes(computation))
     throw new InvalidInputError('options.computation', COMPUTATIONS.map((c) => `'${c}'`).join(' | '), `is '${String(computation)}'`);
   const m: Method = config.method;
+  checkNumbers(config);
   if ((m.kind === 'bp-lambda' || m.kind === 'sg') && m.synthesiser.hidden.length > 0)
     throw new InvalidInputError(
       'method.synthesiser.hidden',

@@ -11,7 +11,7 @@ import { type BackendName, backendByName } from '../backends/registry.js';
 import { learnerInit } from '../core/learner.js';
 import type { Batch } from '../core/model.js';
 import { rngFromSeed } from '../core/random.js';
-import { type Computation, createTrainer } from '../engine/trainer.js';
+import { type Computation, type Trainer, createTrainer } from '../engine/trainer.js';
 import { copyRepeatBatch } from '../tasks/copyRepeat.js';
 import { mnistBatch, randomImages } from '../tasks/mnist.js';
 import { toyBatch } from '../tasks/toy.js';
@@ -116,49 +116,53 @@ export const runBench = async (o: BenchOptions): Promise<BenchResult> => {
   const c = benchConfig(o);
   const config = learnerConfigOf(c);
   const backend = await backendByName(o.backend);
-  const clock = timeTraces(backend);
-  const trainer = createTrainer(backend, config, c.method === 'bp-lambda' ? { computation: c.computation } : {});
-  trainer.load(learnerInit(config, rngFromSeed(1))[0]);
-  const batches = benchBatches(c, Math.min(4, o.warmup + o.batches));
-  for (let i = 0; i < o.warmup; i++) await trainer.trainBatch(batches[i % batches.length]!);
-  clock.ms = 0;
-  clock.flops = 0;
-  const times: number[] = [];
-  let loss = 0;
-  for (let i = 0; i < o.batches; i++) {
-    const t0 = performance.now();
-    loss = (await trainer.trainBatch(batches[(o.warmup + i) % batches.length]!)).loss;
-    times.push(performance.now() - t0);
+  let trainer: Trainer | null = null;
+  try {
+    const clock = timeTraces(backend);
+    trainer = createTrainer(backend, config, c.method === 'bp-lambda' ? { computation: c.computation } : {});
+    trainer.load(learnerInit(config, rngFromSeed(1))[0]);
+    const batches = benchBatches(c, Math.min(4, o.warmup + o.batches));
+    for (let i = 0; i < o.warmup; i++) await trainer.trainBatch(batches[i % batches.length]!);
+    clock.ms = 0;
+    clock.flops = 0;
+    const times: number[] = [];
+    let loss = 0;
+    for (let i = 0; i < o.batches; i++) {
+      const t0 = performance.now();
+      loss = (await trainer.trainBatch(batches[(o.warmup + i) % batches.length]!)).loss;
+      times.push(performance.now() - t0);
+    }
+    const T = batches[0]!.length === 0 ? 0 : batches[0]![0]!.inputs.length;
+    const ms = median(times);
+    const hasTrace = clock.flops > 0;
+    const full = buildConfig(o.task, 'paper');
+    const result: BenchResult = {
+      task: o.task,
+      backend: o.backend,
+      mode: backend.mode,
+      precision: backend.precision,
+      method: c.method,
+      computation: c.method === 'bp-lambda' ? c.computation : null,
+      synthMode: c.method === 'bp-lambda' ? c.mode : null,
+      batch: c.batchSize,
+      hidden: c.hidden,
+      steps: T,
+      batches: o.batches,
+      msPerBatch: ms,
+      msPerBatchMin: Math.min(...times),
+      msPerStep: ms / Math.max(1, T),
+      gflops: hasTrace ? clock.flops / (clock.ms * 1e6) : null,
+      traceMsPerBatch: hasTrace ? clock.ms / o.batches : null,
+      traceGflopPerBatch: hasTrace ? clock.flops / o.batches / 1e9 : null,
+      backendPeakMB: backend.memory().peakBytes / 2 ** 20,
+      peakRssMB: process.resourceUsage().maxRSS / 1024,
+      loss,
+      note: `${o.task} paper preset, ${methodLabel(c)}` + (c.batchSize !== full.batchSize ? ` (batch reduced from ${full.batchSize} to ${c.batchSize})` : ''),
+      machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', loadavg: loadavg(), node: process.version },
+    };
+    return result;
+  } finally {
+    trainer?.dispose();
+    backend.destroy();
   }
-  const T = batches[0]!.length === 0 ? 0 : batches[0]![0]!.inputs.length;
-  const ms = median(times);
-  const hasTrace = clock.flops > 0;
-  const full = buildConfig(o.task, 'paper');
-  const result: BenchResult = {
-    task: o.task,
-    backend: o.backend,
-    mode: backend.mode,
-    precision: backend.precision,
-    method: c.method,
-    computation: c.method === 'bp-lambda' ? c.computation : null,
-    synthMode: c.method === 'bp-lambda' ? c.mode : null,
-    batch: c.batchSize,
-    hidden: c.hidden,
-    steps: T,
-    batches: o.batches,
-    msPerBatch: ms,
-    msPerBatchMin: Math.min(...times),
-    msPerStep: ms / Math.max(1, T),
-    gflops: hasTrace ? clock.flops / (clock.ms * 1e6) : null,
-    traceMsPerBatch: hasTrace ? clock.ms / o.batches : null,
-    traceGflopPerBatch: hasTrace ? clock.flops / o.batches / 1e9 : null,
-    backendPeakMB: backend.memory().peakBytes / 2 ** 20,
-    peakRssMB: process.resourceUsage().maxRSS / 1024,
-    loss,
-    note: `${o.task} paper preset, ${methodLabel(c)}` + (c.batchSize !== full.batchSize ? ` (batch reduced from ${full.batchSize} to ${c.batchSize})` : ''),
-    machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', loadavg: loadavg(), node: process.version },
-  };
-  trainer.dispose();
-  backend.destroy();
-  return result;
 };

@@ -80,6 +80,7 @@ export async function* runSteps(c: RunConfig, hooks: RunHooks = {}, resume?: Run
   const config = learnerConfigOf(c);
   const state = resume?.learner ?? learnerInit(config, runStreams(c.seed).init)[0];
   const { trainer, close } = await startTrainer(c, config, state);
+  let current = 0; // the batch whose step was yielded last (−1 once the run has closed)
   try {
     const run = await taskPlugin(c.task).start({ config: c, trainer, hooks, elapsed }, resume?.task);
     const rows: MetricsRow[] = resume ? [...resume.rows] : [];
@@ -91,6 +92,7 @@ export async function* runSteps(c: RunConfig, hooks: RunHooks = {}, resume?: Run
     if (!resume) push(await run.initialRow());
     let lastLoss: number | null = (resume?.task['lastLoss'] as number | null | undefined) ?? null;
     for (let i = (resume?.batches ?? 0) + 1; i <= run.total; i++) {
+      current = i;
       const m = await trainer.trainBatch(run.nextBatch(i));
       checkFinite(i, m);
       lastLoss = m.loss;
@@ -101,23 +103,28 @@ export async function* runSteps(c: RunConfig, hooks: RunHooks = {}, resume?: Run
       const step: RunStep = {
         done: i,
         total: run.total,
-        snapshot: async (): Promise<RunCheckpoint> => ({
-          kind: RUN_CHECKPOINT_KIND,
-          version: RUN_CHECKPOINT_VERSION,
-          config: c,
-          batches: i,
-          total: run.total,
-          seconds: elapsed(),
-          columns: run.columns,
-          rows: [...rows],
-          learner: await trainer.state(),
-          task,
-        }),
+        snapshot: async (): Promise<RunCheckpoint> => {
+          // It reads the trainer when called, so it belongs to this step only.
+          if (current !== i) throw new RangeError(`the snapshot of batch ${i} was asked for after the run moved on (take it before the next step)`);
+          return {
+            kind: RUN_CHECKPOINT_KIND,
+            version: RUN_CHECKPOINT_VERSION,
+            config: c,
+            batches: i,
+            total: run.total,
+            seconds: elapsed(),
+            columns: run.columns,
+            rows: [...rows],
+            learner: await trainer.state(),
+            task,
+          };
+        },
       };
       yield step;
     }
     return { config: c, columns: run.columns, rows, summary: { ...baseSummary(c, elapsed(), run.total, lastLoss), ...(await run.summary()) } };
   } finally {
+    current = -1;
     close();
   }
 }

@@ -74,7 +74,10 @@ export interface RunCheckpoint {
   readonly task: Readonly<Record<string, unknown>>;
 }
 
-/** Yielded by `runSteps` after every completed batch; `snapshot` captures the state at that point. */
+/**
+ * Yielded by `runSteps` after every completed batch; `snapshot` captures the state at that point. It reads the
+ * trainer when called, so call it before asking the generator for the next step (later it throws).
+ */
 export interface RunStep {
   readonly done: number;
   readonly total: number;

@@ -9,7 +9,7 @@ export const methodOrder = (r: StoredRun): [number, number] => {
   return [k, p];
 };
 
-/** Method labels in a stable order: BP(λ) by λ, then SG, TBPTT by n, BPTT, online. */
+/** Method labels in a stable order: BP(λ) by λ, then SG, TBPTT by n, BPTT, e-prop. */
 export const labelsInOrder = (runs: readonly StoredRun[]): string[] => {
   const sorted = [...runs].sort((a, b) => {
     const [ka, pa] = methodOrder(a);

@@ -5,10 +5,13 @@
 import type { DeviceArray } from '../backends/backend.js';
 import type { OpContext } from './context.js';
 
+/** A scratch key per shape (one per size would re-allocate when two shapes share a size). */
+const scratchKey = (name: string, a: DeviceArray): string => `${name}[${a.shape.join(',')}]`;
+
 /** out (one entry) = Σ x² (from +0, in order): the core's vdot(x, x). */
 export const sumOfSquares = <A extends DeviceArray>(ctx: OpContext<A>, out: A, x: A): void => {
   const be = ctx.be;
-  const sq = ctx.tmp(`optim.sq${x.size}`, [x.size]);
+  const sq = ctx.tmp(`optim.sq${x.size}`, [x.size]); // keyed by size: its shape is [size]
   be.binary(sq, be.reshape(x, [x.size]), be.reshape(x, [x.size]), 'mul');
   be.reduce(be.reshape(out, []), sq, 'sum', 0);
 };
@@ -16,6 +19,7 @@ export const sumOfSquares = <A extends DeviceArray>(ctx: OpContext<A>, out: A, x
 /**
  * The global-norm clip (core `clipByGlobalNorm`): n = √(Σ_tensors Σ v²); when n > maxNorm every tensor is scaled by
  * maxNorm/n. Here the factor min(maxNorm/n, 1) multiplies every tensor: 1 (an exact no-op) unless n > maxNorm.
+ * maxNorm > 0 (the trainer checks it), so n = 0 gives maxNorm/0 = ∞ and the factor 1, not 0/0.
  */
 export const clipByGlobalNorm = <A extends DeviceArray>(ctx: OpContext<A>, grads: readonly A[], maxNorm: number): void => {
   const be = ctx.be;
@@ -35,7 +39,7 @@ export const clipByGlobalNorm = <A extends DeviceArray>(ctx: OpContext<A>, grads
 /** params ← params + (−lr) · grad (core `sgd` then `applyUpdates`). */
 export const sgdStep = <A extends DeviceArray>(ctx: OpContext<A>, params: readonly A[], grads: readonly A[], lr: number): void => {
   params.forEach((p, i) => {
-    const u = ctx.tmp(`optim.u${p.size}`, p.shape);
+    const u = ctx.tmp(scratchKey('optim.u', p), p.shape);
     ctx.be.binary(u, grads[i]!, -lr, 'mul');
     ctx.be.binary(p, p, u, 'add');
   });
@@ -66,8 +70,8 @@ export const adamStep = <A extends DeviceArray>(
   const c2 = 1 - h.beta2 ** count;
   params.forEach((p, i) => {
     const g = grads[i]!;
-    const t = ctx.tmp(`optim.t${p.size}`, p.shape);
-    const u = ctx.tmp(`optim.u${p.size}`, p.shape);
+    const t = ctx.tmp(scratchKey('optim.t', p), p.shape);
+    const u = ctx.tmp(scratchKey('optim.u', p), p.shape);
     be.binary(mu[i]!, mu[i]!, h.beta1, 'mul');
     be.binary(t, g, 1 - h.beta1, 'mul');
     be.binary(mu[i]!, mu[i]!, t, 'add');

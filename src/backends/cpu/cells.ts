@@ -5,15 +5,9 @@
  */
 import { activationFns } from '../../core/rnn.js';
 import type { CellCache, CellParams, CellSpec, DeviceArray } from '../backend.js';
-import type { F, HostData } from './data.js';
+import { type F, type HostData, type LstmCache, lstmCache } from './data.js';
 
 const sigmoid = (a: number): number => 1 / (1 + Math.exp(-a));
-
-const lstmCache = (h: HostData, op: string, cache: CellCache<DeviceArray>, B: number, H: number) => {
-  const g = (k: string) => h.d(op, cache[k]!, [B, H]);
-  return { i: g('i'), f: g('f'), g: g('g'), o: g('o'), tanhC: g('tanhC'), psi: g('psi') };
-};
-type LstmCache = ReturnType<typeof lstmCache>;
 
 /** D_b = ∂c_t/∂h_{t-1} (H×H) for example b into d at offset dOff. */
 const lstmD = (w: F, H: number, b: number, pv: F, c: LstmCache, d: F, dOff: number): void => {

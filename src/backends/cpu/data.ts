@@ -1,5 +1,5 @@
 /** How the CPU backend's kernels reach their data: typed arrays of checked arrays, and reusable scratch. */
-import type { DeviceArray } from '../backend.js';
+import type { CellCache, DeviceArray } from '../backend.js';
 
 export type F = Float64Array | Float32Array;
 
@@ -9,3 +9,10 @@ export interface HostData {
   /** A scratch array of at least n entries under `key` (reused; contents stale). */
   tmp(key: string, n: number): F;
 }
+
+/** The LSTM's cached gates and by-products of one step (the cache of src/ops/cells.ts), each [B, H]. */
+export const lstmCache = (h: HostData, op: string, cache: CellCache<DeviceArray>, B: number, H: number) => {
+  const g = (k: string) => h.d(op, cache[k]!, [B, H]);
+  return { i: g('i'), f: g('f'), g: g('g'), o: g('o'), tanhC: g('tanhC'), psi: g('psi') };
+};
+export type LstmCache = ReturnType<typeof lstmCache>;

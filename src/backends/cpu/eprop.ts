@@ -6,12 +6,7 @@
 import type { LossKind } from '../../core/model.js';
 import type { CellCache, CellParams, DeviceArray } from '../backend.js';
 import { BackendArrayError } from '../errors.js';
-import type { HostData } from './data.js';
-
-const gates = (h: HostData, op: string, cache: CellCache<DeviceArray>, B: number, H: number) => {
-  const g = (k: string) => h.d(op, cache[k]!, [B, H]);
-  return { i: g('i'), f: g('f'), g: g('g'), o: g('o'), tanhC: g('tanhC'), psi: g('psi') };
-};
+import { type HostData, lstmCache } from './data.js';
 
 /** ε ← f_t ⊙ ε + post_t ⊗ [x | h_{t-1} | 1] for gates i, f, g (traces [B, 3, H, I + H + 1]). */
 export const epropAdvance = (h: HostData, prev: DeviceArray, x: DeviceArray, cache: CellCache<DeviceArray>, traces: DeviceArray): void => {
@@ -22,7 +17,7 @@ export const epropAdvance = (h: HostData, prev: DeviceArray, x: DeviceArray, cac
   const E = h.d('epropAdvance', traces, [B, 3, H, n]);
   const pv = h.d('epropAdvance', prev);
   const xs = h.d('epropAdvance', x);
-  const c = gates(h, 'epropAdvance', cache, B, H);
+  const c = lstmCache(h, 'epropAdvance', cache, B, H);
   for (let b = 0; b < B; b++)
     for (let k = 0; k < H; k++) {
       const q = b * H + k;
@@ -62,7 +57,7 @@ export const epropGradient = (
   const pv = h.d('epropGradient', prev);
   const xs = h.d('epropGradient', x);
   const L = h.d('epropGradient', signal, [B, H]);
-  const c = gates(h, 'epropGradient', cache, B, H);
+  const c = lstmCache(h, 'epropGradient', cache, B, H);
   const each = reduce === 'each';
   const gih = h.d('epropGradient', out['W_ih']!, each ? [B, 4 * H, I] : [4 * H, I]);
   const ghh = h.d('epropGradient', out['W_hh']!, each ? [B, 4 * H, H] : [4 * H, H]);

@@ -25,7 +25,7 @@ import {
   unitRoundoff,
 } from '../backend.js';
 import { BackendArrayError, BackendUnavailableError } from '../errors.js';
-import { clipSegments } from '../host/kernels.js';
+import { clipSegments, copyBlock } from '../host/kernels.js';
 import { HostStore, type HostDeviceArray, sameShape } from '../host/store.js';
 import * as cells from './cells.js';
 import type { F, HostData } from './data.js';
@@ -110,10 +110,10 @@ export class CpuBackend implements Backend<A> {
   private tmp(key: string, n: number): F {
     let s = this.scratch.get(key);
     if (s === undefined || s.length < n) {
-      if (s !== undefined) this.store.track(-s.byteLength);
+      if (s !== undefined) this.store.track(0, -s.byteLength);
       s = this.precision === 64 ? new Float64Array(n) : new Float32Array(n);
       this.scratch.set(key, s);
-      this.store.track(s.byteLength);
+      this.store.track(0, s.byteLength);
     }
     return s;
   }
@@ -148,20 +148,20 @@ export class CpuBackend implements Backend<A> {
   }
   allocTrace(batch: number, rows: number, cols: number): A {
     const t = allocTrace(this, batch, rows, cols, this.precision, this.kernels, this.make);
-    this.store.track(t.tiles.reduce((s, x) => s + x.bytes, 0));
+    this.store.track(1, t.tiles.reduce((s, x) => s + x.bytes, 0));
     return t;
   }
   dispose(a: A): void {
     if (!this.isTrace(a)) return this.store.dispose(a);
     const t = this.tr('dispose', a);
     t.disposed = true;
-    this.store.track(-t.tiles.reduce((s, x) => s + x.bytes, 0));
+    this.store.track(-1, t.tiles.reduce((s, x) => s + x.bytes, 0));
   }
   memory(): MemoryInfo {
     return this.store.memory();
   }
   destroy(): void {
-    for (const s of this.scratch.values()) this.store.track(-s.byteLength);
+    for (const s of this.scratch.values()) this.store.track(0, -s.byteLength);
     this.scratch.clear();
   }
 
@@ -179,7 +179,7 @@ export class CpuBackend implements Backend<A> {
     k.reduce(this.v('reduce', out), this.v('reduce', x), op, axis);
   }
   copyBlock(out: A, x: A, block: Block): void {
-    k.copyBlock(this.v('copyBlock', out), this.v('copyBlock', x), block);
+    copyBlock(this.v('copyBlock', out), this.v('copyBlock', x), block);
   }
   fill(out: A, value: number): void {
     if (this.isTrace(out)) for (const tile of this.tr('fill', out).tiles) tile.E.fill(value);

@@ -4,8 +4,7 @@
  * loops, reductions over rows, contiguous block copies). Sums may run in another order than the reference's;
  * the conformance suite bounds the difference.
  */
-import type { BinaryOp, Block, MatmulOptions, ReduceOp, UnaryOp } from '../backend.js';
-import { BackendArrayError } from '../errors.js';
+import type { BinaryOp, MatmulOptions, ReduceOp, UnaryOp } from '../backend.js';
 import * as ref from '../host/kernels.js';
 
 type View = ref.View;
@@ -212,38 +211,6 @@ export const reduce = (out: View, x: View, op: ReduceOp, axis: number): void => 
     for (let i = 0; i < len; i++) {
       const x0 = (p * len + i) * post;
       for (let q = 0; q < post; q++) o[o0 + q] += xs[x0 + q]!;
-    }
-  }
-};
-
-/** Block copies move whole runs of the last axis at once. */
-export const copyBlock = (out: View, x: View, block: Block): void => {
-  const r = out.shape.length;
-  if (r === 0 || x.shape.length !== r) return ref.copyBlock(out, x, block);
-  for (let d = 0; d < r; d++)
-    if (block.size[d]! < 0 || block.outBegin[d]! + block.size[d]! > out.shape[d]! || block.xBegin[d]! + block.size[d]! > x.shape[d]! || block.outBegin[d]! < 0 || block.xBegin[d]! < 0)
-      throw new BackendArrayError('copyBlock', `block [${block.size.join(', ')}] exceeds out [${out.shape.join(', ')}] or x [${x.shape.join(', ')}]`);
-  const strides = (s: readonly number[]) => s.map((_, d) => s.slice(d + 1).reduce((a, b) => a * b, 1));
-  const so = strides(out.shape);
-  const sx = strides(x.shape);
-  const run = block.size[r - 1]!;
-  const rowsShape = block.size.slice(0, -1);
-  const rows = rowsShape.reduce((a, b) => a * b, 1);
-  const od = out.data;
-  const xd = x.data;
-  const idx = new Array<number>(r - 1).fill(0);
-  for (let q = 0; q < rows; q++) {
-    let oo = block.outBegin[r - 1]!;
-    let xo = block.xBegin[r - 1]!;
-    for (let d = 0; d < r - 1; d++) {
-      oo += (block.outBegin[d]! + idx[d]!) * so[d]!;
-      xo += (block.xBegin[d]! + idx[d]!) * sx[d]!;
-    }
-    od.set(xd.subarray(xo, xo + run), oo);
-    for (let d = r - 2; d >= 0; d--) {
-      idx[d]!++;
-      if (idx[d]! < rowsShape[d]!) break;
-      idx[d] = 0;
     }
   }
 };

@@ -2,8 +2,9 @@
  * The gpu.js backend (subpath export `bplambda/gpu`; gpu.js is an optional dependency, loaded only here): a data
  * store of gpu.js values and every generic kernel as a gpu.js kernel, compiled from the sources of `sources.ts`
  * and `kernels.ts` once per geometry. In the GL modes arrays stay on the device as textures from one kernel to the
- * next (pipeline mode) and come back only when read; traces larger than `maxTileElements` are split into tiles of
- * whole examples (texture limits, exact float32 indices). It registers no fused kernels: cells, losses and
+ * next (pipeline mode), except that the trace kernels read their J, synthesiser input and δ back to the host at
+ * every call (to slice them per tile) and return the contraction from the host; traces larger than
+ * `maxTileElements` are split into tiles of whole examples (texture limits, exact float32 indices). It registers no fused kernels: cells, losses and
  * optimisers are the composites of src/ops, as on any new backend.
  *
  * The mode is explicit and checked: the backend builds a probe kernel and reads which kernel class gpu.js
@@ -214,6 +215,12 @@ export class GpujsBackend implements Backend<A> {
     if (imm.input.shape[0] !== B || P !== R * n + R) throw new BackendArrayError(op, `trace [${t.shape.join(', ')}] does not fit a linear synthesiser ${R}×${n} on [${imm.input.shape.join(', ')}]`);
     return { s: this.hostOf(this.val(op, imm.input)), n };
   }
+  /** The array's value, after checking that it has this shape. */
+  private shaped(op: string, a: DeviceArray, shape: readonly number[]): GpuValue {
+    const v = this.val(op, a);
+    if (a.shape.length !== shape.length || a.shape.some((d, i) => d !== shape[i])) throw new BackendArrayError(op, `array [${a.shape.join(', ')}] is not [${shape.join(', ')}]`);
+    return v;
+  }
   private hostOf(v: GpuValue): Float32Array {
     return v instanceof Float32Array ? v : v.toArray();
   }
@@ -222,7 +229,7 @@ export class GpujsBackend implements Backend<A> {
     if (contract !== undefined) this.traceContract(contract.out, contract.delta, E);
     const { s, n } = this.linearInput('traceUpdate', t, imm);
     const [, R, P] = t.shape as [number, number, number];
-    const js = J === null ? null : this.hostOf(this.val('traceUpdate', J));
+    const js = J === null ? null : this.hostOf(this.shaped('traceUpdate', J, [t.shape[0]!, R, R]));
     for (const tile of t.tiles!) {
       const nb = tile.b1 - tile.b0;
       const c = { R, P, n, NB: nb };
@@ -237,7 +244,8 @@ export class GpujsBackend implements Backend<A> {
   traceContract(out: A, delta: A, E: A): void {
     const t = this.own('traceContract', E, true);
     const [B, R, P] = t.shape as [number, number, number];
-    const dl = this.hostOf(this.val('traceContract', delta));
+    const dl = this.hostOf(this.shaped('traceContract', delta, [B, R]));
+    this.shaped('traceContract', out, [P]);
     const acc = new Float64Array(P);
     for (const tile of t.tiles!) {
       const nb = tile.b1 - tile.b0;
@@ -245,7 +253,7 @@ export class GpujsBackend implements Backend<A> {
       for (let p = 0; p < P; p++) acc[p] += c[p]!;
     }
     const inv = 1 / Math.max(1, B);
-    this.put(this.own('traceContract', out), Float32Array.from(acc, (v) => v * inv));
+    this.put(out, Float32Array.from(acc, (v) => v * inv));
   }
   private setSlot(slot: Slot, v: GpuValue): void {
     const old = slot.value;
@@ -254,18 +262,20 @@ export class GpujsBackend implements Backend<A> {
   }
 
   // -- data store -----------------------------------------------------------------------------------------------
-  private track(bytes: number): void {
-    this.live += bytes > 0 ? 1 : -1;
-    this.bytes += bytes;
+  /** One array more (arrays 1) or fewer (−1), of this many bytes. */
+  private track(arrays: 1 | -1, bytes: number): void {
+    this.live += arrays;
+    this.bytes += arrays * bytes;
     this.peak = Math.max(this.peak, this.bytes);
   }
-  private make(shape: readonly number[], value: Float32Array): A {
-    if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new BackendArrayError('alloc', `shape [${shape.join(', ')}] must be non-negative integers`);
-    this.track(4 * value.length);
-    return { shape: [...shape], size: value.length, owner: this, slot: { value, disposed: false }, alias: false, tiles: null };
+  private checkShape(op: string, shape: readonly number[]): void {
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw new BackendArrayError(op, `shape [${String(shape)}] must be non-negative integers`);
   }
   alloc(shape: readonly number[]): A {
-    return this.make(shape, new Float32Array(shapeSize(shape)));
+    this.checkShape('alloc', shape);
+    const value = new Float32Array(shapeSize(shape));
+    this.track(1, 4 * value.length);
+    return { shape: [...shape], size: value.length, owner: this, slot: { value, disposed: false }, alias: false, tiles: null };
   }
   upload(x: NdArray): A {
     const a = this.alloc(x.shape);
@@ -296,10 +306,12 @@ export class GpujsBackend implements Backend<A> {
   }
   reshape(a: A, shape: readonly number[]): A {
     const g = this.own('reshape', a);
+    this.checkShape('reshape', shape);
     if (shapeSize(shape) !== g.size) throw new BackendArrayError('reshape', `[${g.shape.join(', ')}] cannot be seen as [${shape.join(', ')}]`);
     return { shape: [...shape], size: g.size, owner: this, slot: g.slot, alias: true, tiles: null };
   }
   allocTrace(batch: number, rows: number, cols: number): A {
+    this.checkShape('allocTrace', [batch, rows, cols]);
     const per = rows * cols;
     if (per > this.maxTile) throw new BackendArrayError('allocTrace', `one example's trace has ${per} elements, more than maxTileElements = ${this.maxTile}`);
     const nb = Math.max(1, Math.floor(this.maxTile / Math.max(1, per)));
@@ -308,7 +320,7 @@ export class GpujsBackend implements Backend<A> {
       const b1 = Math.min(batch, b0 + nb);
       tiles.push({ b0, b1, slot: { value: new Float32Array((b1 - b0) * per), disposed: false } });
     }
-    this.track(4 * batch * per);
+    this.track(1, 4 * batch * per);
     return { shape: [batch, rows, cols], size: batch * per, owner: this, slot: { value: new Float32Array(0), disposed: false }, alias: false, tiles };
   }
   dispose(a: A): void {
@@ -318,7 +330,7 @@ export class GpujsBackend implements Backend<A> {
     for (const t of g.tiles ?? []) this.release(t.slot.value);
     this.release(g.slot.value);
     g.slot.disposed = true;
-    this.track(-4 * g.size);
+    this.track(-1, 4 * g.size);
   }
   memory(): MemoryInfo {
     return { arrays: this.live, bytes: this.bytes, peakBytes: this.peak };

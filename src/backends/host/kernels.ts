@@ -327,10 +327,6 @@ export const copyBlock = (out: View, x: View, block: Block): void => {
   }
 };
 
-export const fill = (out: View, value: number): void => {
-  out.data.fill(value);
-};
-
 /** Rescale each consecutive segment of `v` to L2 norm ≤ maxNorm, in place (Infinity: nothing to do). */
 export const clipSegments = (v: Storage, segments: readonly number[], maxNorm: number): void => {
   const total = segments.reduce((x, y) => x + y, 0);

@@ -39,15 +39,18 @@ export class HostStore<S extends Storage> {
     if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new BackendArrayError('alloc', `shape [${shape.join(', ')}] must be non-negative integers`);
     const size = shapeSize(shape);
     const data = this.make(size);
-    this.track(data.byteLength);
+    this.track(1, data.byteLength);
     return { shape: [...shape], size, data, owner: this, allocation: { disposed: false, trace }, alias: false };
   }
 
-  /** Count bytes held outside `alloc` (scratch buffers, WebAssembly memories); negative to release. */
-  track(bytes: number): void {
-    if (bytes === 0) return;
-    this.live += bytes > 0 ? 1 : -1;
-    this.bytes += bytes;
+  /**
+   * Count an array held outside `alloc` (arrays 1, a trace in tiles) or its release (−1), or bytes alone (arrays
+   * 0: scratch buffers, which are not arrays of the caller's). Bytes are positive; the sign comes from `arrays`,
+   * or for scratch from `bytes`.
+   */
+  track(arrays: 1 | 0 | -1, bytes: number): void {
+    this.live += arrays;
+    this.bytes += arrays === 0 ? bytes : arrays * bytes;
     this.peak = Math.max(this.peak, this.bytes);
   }
 
@@ -61,7 +64,7 @@ export class HostStore<S extends Storage> {
     const h = this.own('dispose', a);
     if (h.alias) throw new BackendArrayError('dispose', 'an alias made by reshape is not disposed itself (dispose the array it aliases)');
     h.allocation.disposed = true;
-    this.track(-h.data.byteLength);
+    this.track(-1, h.data.byteLength);
   }
 
   memory(): MemoryInfo {

@@ -34,7 +34,7 @@ export const registerSweep = (program: Command): void => {
     .command('sweep')
     .description('run a grid of methods and seeds of one task on worker threads, then print the result table')
     .argument('<task>', 'toy | seq-mnist | copy-repeat')
-    .option('--methods <list>', `methods, e.g. '${DEFAULT_METHODS.toy}' (bp-lambda:λ, sg:n, tbptt:n, bptt, online)`)
+    .option('--methods <list>', `methods, e.g. '${DEFAULT_METHODS.toy}' (bp-lambda:λ, sg:n, tbptt:n, bptt, eprop)`)
     .option('--seeds <list>', 'seeds, e.g. 0,1,2 (default 0)')
     .option('--workers <k>', `worker threads (default: all cores, ${defaultWorkers()} here)`)
     .option('--out <dir>', 'output directory (default runs/sweep-<task>)')

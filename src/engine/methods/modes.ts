@@ -49,17 +49,24 @@ const fullMode = <A extends DeviceArray>(m: MethodContext<A>, method: BpLambda):
   const c = targetScaleOf(method);
   const { B, S } = seq;
   const J = buf.tmp('mode.J', [B, S, S]);
+  // The step whose J_k is in J (−1: none). The traces need J_k for the transition and, without a fused state VJP,
+  // the target forms it too: formed once per step (the composite VJP's own operations, so the same numbers).
+  let formed = -1;
+  const jacobian = (k: number): A => {
+    if (formed !== k) cellJacobian(buf, spec, m.params, seq.st(k), seq.cache(k), J);
+    formed = k;
+    return J;
+  };
   return {
     rows: S,
     cols: S,
-    begin: () => {},
+    begin: () => {
+      formed = -1;
+    },
     synthInput: (k, final) => (final ? null : seq.st(k + 1)),
     prepare: () => {},
     linked: () => true,
-    transition(k) {
-      cellJacobian(buf, spec, m.params, seq.st(k), seq.cache(k), J);
-      return J;
-    },
+    transition: jacobian,
     target(k, g, out) {
       // (c l_k + γ g) J_k, as a vector-Jacobian product (no J formed where the backend fuses it).
       const v = buf.tmp('mode.v', [B, S]);
@@ -67,7 +74,8 @@ const fullMode = <A extends DeviceArray>(m: MethodContext<A>, method: BpLambda):
       be.binary(v, seq.imm(k), c, 'mul');
       be.binary(w, g, method.gamma, 'mul');
       be.binary(v, v, w, 'add');
-      cellStateVjp(buf, spec, m.params, seq.st(k), seq.cache(k), v, out);
+      if (be.fused?.cellStateVjp !== undefined) cellStateVjp(buf, spec, m.params, seq.st(k), seq.cache(k), v, out);
+      else be.matmul(be.reshape(out, [B, 1, S]), be.reshape(v, [B, 1, S]), jacobian(k));
     },
     terminalTarget: () => null,
     learn(k, p, _final, acc, reduce) {
