@@ -19,7 +19,7 @@ import type {
   ReduceOp,
   UnaryOp,
 } from '../src/backends/backend.js';
-import { unitRoundoff } from '../src/backends/backend.js';
+import { sameShape, unitRoundoff } from '../src/backends/backend.js';
 import { BackendArrayError } from '../src/backends/errors.js';
 import { HostStore, type HostDeviceArray } from '../src/backends/host/store.js';
 import { HostKernels } from '../src/backends/reference.js';
@@ -70,7 +70,7 @@ export class AsyncTestBackend implements Backend<A> {
     return this.store.upload(x);
   }
   write(dst: A, x: NdArray): void {
-    if (dst.shape.length !== x.shape.length || dst.shape.some((d, i) => d !== x.shape[i]))
+    if (!sameShape(dst.shape, x.shape))
       throw new BackendArrayError('write', `view has shape [${x.shape.join(', ')}], array [${dst.shape.join(', ')}]`);
     // The data is taken now; the write happens in queue order.
     const copy = ndarray(new Float64Array(x.size), [...x.shape]);

@@ -161,6 +161,7 @@ describe.each(available)('$name', ({ backend: be, make }) => {
       await fresh.read(probe);
       expect(fresh.memory().arrays).toBe(before);
       for (const shape of [[-1], [2.5, 2], [Number.NaN]]) expect(() => fresh.alloc(shape), `[${shape}]`).toThrow(BackendArrayError);
+      expect(() => fresh.allocTrace(2, -1, 3)).toThrow(BackendArrayError);
     });
     it('accounts memory of live arrays (released once the queued work before the dispose is done)', async () => {
       const probe = be.alloc([1]);

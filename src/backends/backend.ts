@@ -242,3 +242,5 @@ export interface Backend<A extends DeviceArray = DeviceArray> extends DataStore<
 export const unitRoundoff = (p: Precision): number => (p === 64 ? 2 ** -53 : 2 ** -24);
 
 export const shapeSize = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+export const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);

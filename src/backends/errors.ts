@@ -31,3 +31,8 @@ export class BackendArrayError extends BplambdaError {
     super(`${op}: ${detail}`);
   }
 }
+
+/** A typed error unless `shape` is a list of non-negative integers. */
+export const checkShape = (op: string, shape: readonly number[]): void => {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw new BackendArrayError(op, `shape [${String(shape)}] must be non-negative integers`);
+};

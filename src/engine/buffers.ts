@@ -4,10 +4,8 @@
  * It is the `OpContext` the composite ops work with.
  */
 import ndarray from 'ndarray';
-import type { Backend, DeviceArray } from '../backends/backend.js';
+import { type Backend, type DeviceArray, sameShape } from '../backends/backend.js';
 import type { OpContext } from '../ops/context.js';
-
-const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
 export class Buffers<A extends DeviceArray> implements OpContext<A> {
   private readonly arrays = new Map<string, A>();

@@ -5,7 +5,7 @@
  * operation: the optional global-norm clip of the network gradient, then SGD or Adam on each parameter group.
  */
 import ndarray from 'ndarray';
-import type { DeviceArray } from '../backends/backend.js';
+import type { Backend, DeviceArray } from '../backends/backend.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { LearnerConfig, LearnerState, OptimiserSpec } from '../core/learner.js';
 import type { ParamShapes, Params } from '../core/tensor.js';
@@ -19,6 +19,13 @@ type Group<A> = Record<string, A>;
 type OptState<A> = { readonly kind: 'frozen' } | { readonly kind: 'sgd' } | { readonly kind: 'adam'; count: number; readonly mu: Group<A>; readonly nu: Group<A> };
 
 const adamDefaults = (spec: Extract<OptimiserSpec, { kind: 'adam' }>) => ({ lr: spec.lr, beta1: spec.beta1 ?? 0.9, beta2: spec.beta2 ?? 0.999, eps: spec.eps ?? 1e-8 });
+
+/**
+ * A group of backend arrays read back as float64 parameters. Every read is queued at the call, so the values are
+ * those left by the work queued before it, whatever is queued after.
+ */
+export const readParams = async <A extends DeviceArray>(be: Backend<A>, g: Readonly<Record<string, A>>, shapes: ParamShapes): Promise<Params> =>
+  Object.fromEntries(await Promise.all(Object.entries(shapes).map(async ([k, s]) => [k, { shape: [...s], data: Float64Array.from((await be.read(g[k]!)).data) }] as const)));
 
 export class DeviceState<A extends DeviceArray> {
   params: Group<A> = {};
@@ -73,8 +80,7 @@ export class DeviceState<A extends DeviceArray> {
 
   /** Read the whole learner state back. */
   async toHost(): Promise<LearnerState> {
-    const read = async (g: Group<A>, shapes: ParamShapes): Promise<Params> =>
-      Object.fromEntries(await Promise.all(Object.entries(shapes).map(async ([k, s]) => [k, { shape: [...s], data: Float64Array.from((await this.ctx.be.read(g[k]!)).data) }] as const)));
+    const read = (g: Group<A>, shapes: ParamShapes) => readParams(this.ctx.be, g, shapes);
     const opt = async (o: OptState<A>, shapes: ParamShapes): Promise<unknown> => {
       switch (o.kind) {
         case 'frozen':

@@ -8,7 +8,8 @@ import { type CellCache, type CellSpec, type DeviceArray, cellCacheNames } from 
 import { type Batch, type Model, checkBatch } from '../core/model.js';
 import { cellForward } from '../ops/cells.js';
 import { lossGrad } from '../ops/loss.js';
-import { affine, hidden, immediateGrad } from '../ops/readout.js';
+import { hidden } from '../ops/context.js';
+import { affine, immediateGrad } from '../ops/readout.js';
 import type { Buffers } from './buffers.js';
 
 export class SequenceData<A extends DeviceArray> {

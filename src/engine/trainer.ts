@@ -25,7 +25,7 @@ import { type Batch, modelShapes } from '../core/model.js';
 import type { ParamShapes, Params } from '../core/tensor.js';
 import { Buffers } from './buffers.js';
 import { cellSpecOf } from './cellSpec.js';
-import { DeviceState } from './deviceState.js';
+import { DeviceState, readParams } from './deviceState.js';
 import { backpropMethod, syntheticGradientMethod } from './methods/backprop.js';
 import type { LossRule, MethodContext } from './methods/context.js';
 import { epropMethod } from './methods/eprop.js';
@@ -176,9 +176,9 @@ class BackendTrainer<A extends DeviceArray> implements Trainer {
       seq.load(batch);
       let reads: Promise<[Params, Float64Array | null]> | null = null;
       const rule = this.runMethod((net, synth) => {
-        const entries = Promise.all(Object.entries(this.shapes).map(async ([k, s]) => [k, { shape: [...s], data: Float64Array.from((await this.backend.read(net[k]!)).data) }] as const));
+        const netRead = readParams(this.backend, net, this.shapes);
         const synthRead = synth === null ? Promise.resolve(null) : this.backend.read(synth).then((x) => Float64Array.from(x.data));
-        reads = Promise.all([entries.then((e) => Object.fromEntries(e) as Params), synthRead]);
+        reads = Promise.all([netRead, synthRead]);
       });
       const losses = await this.backend.read(seq.losses());
       const [netGrad, synthUpdate] = await reads!;

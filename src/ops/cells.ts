@@ -4,7 +4,7 @@
  * a compile error.
  */
 import { type CellCache, type CellParams, type CellSpec, type DeviceArray, preactSize } from '../backends/backend.js';
-import { type OpContext, type Reduce, addOuter, addRows, columns, eye } from './context.js';
+import { type OpContext, type Reduce, addOuter, addRows, eye, hidden } from './context.js';
 import { lstmCellInputJacobian, lstmEpropAdvance, lstmEpropGradient, lstmForward, lstmJacobian, lstmPreactGrad } from './lstm.js';
 import { rnnForward, rnnJacobian, rnnPreactGrad } from './rnn.js';
 
@@ -92,7 +92,7 @@ export const cellParamGrad = <A extends DeviceArray>(
   cellPreactGrad(ctx, spec, prev, cache, g, dz);
   const [wIn, wRec, bias] = cellParamNames(spec);
   addOuter(ctx, 'cell.grad.in', acc[wIn]!, dz, x, reduce);
-  addOuter(ctx, 'cell.grad.rec', acc[wRec]!, dz, prev.shape[1] === H ? prev : columns(ctx, 'cell.grad.h', prev, 0, H), reduce);
+  addOuter(ctx, 'cell.grad.rec', acc[wRec]!, dz, hidden(ctx, 'cell.grad.h', prev, H), reduce);
   addRows(ctx, 'cell.grad.b', acc[bias]!, dz, reduce);
 };
 

@@ -21,6 +21,10 @@ export const columns = <A extends DeviceArray>(ctx: OpContext<A>, key: string, x
   return out;
 };
 
+/** h_t [B, H]: the state itself (S = H) or its first H columns (the scratch `key`). */
+export const hidden = <A extends DeviceArray>(ctx: OpContext<A>, key: string, state: A, H: number): A =>
+  state.shape[1] === H ? state : columns(ctx, key, state, 0, H);
+
 /** x [B, width] into columns [from, from + width) of out [B, n]. */
 export const putColumns = <A extends DeviceArray>(ctx: OpContext<A>, out: A, x: A, from: number): void => {
   const [B, width] = x.shape as [number, number];

@@ -4,17 +4,13 @@
  * part of the state), as composites of the generic kernels (the core's `readout`, `stepRecord`, `readoutGrad`).
  */
 import type { DeviceArray } from '../backends/backend.js';
-import { type OpContext, type Reduce, addOuter, addRows, columns, putColumns } from './context.js';
+import { type OpContext, type Reduce, addOuter, addRows, putColumns } from './context.js';
 
 /** out [B, n] = z Wᵀ + b (W [n, k], z [B, k]): the readout and the linear synthesiser. */
 export const affine = <A extends DeviceArray>(ctx: OpContext<A>, out: A, z: A, W: A, b: A): void => {
   ctx.be.matmul(out, z, W, { transposeB: true });
   ctx.be.binary(out, out, b, 'add');
 };
-
-/** h_t [B, H]: the state itself (S = H) or its first H columns (the scratch `key`). */
-export const hidden = <A extends DeviceArray>(ctx: OpContext<A>, key: string, state: A, H: number): A =>
-  state.shape[1] === H ? state : columns(ctx, key, state, 0, H);
 
 /** l_t = dy W_out on the first H columns of out [B, S], zero elsewhere. */
 export const immediateGrad = <A extends DeviceArray>(ctx: OpContext<A>, out: A, dy: A, Wout: A): void => {

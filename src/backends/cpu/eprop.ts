@@ -8,16 +8,18 @@ import type { CellCache, CellParams, DeviceArray } from '../backend.js';
 import { BackendArrayError } from '../errors.js';
 import { type HostData, lstmCache } from './data.js';
 
-/** ε ← f_t ⊙ ε + post_t ⊗ [x | h_{t-1} | 1] for gates i, f, g (traces [B, 3, H, I + H + 1]). */
-export const epropAdvance = (h: HostData, prev: DeviceArray, x: DeviceArray, cache: CellCache<DeviceArray>, traces: DeviceArray): void => {
+/** The LSTM's sizes, its e-prop traces [B, 3, H, I + H + 1], s_{t-1}, x_t and the step's cache, checked. */
+const epropOperands = (h: HostData, op: string, prev: DeviceArray, x: DeviceArray, cache: CellCache<DeviceArray>, traces: DeviceArray) => {
   const [B, S] = prev.shape as [number, number];
   const H = S / 2;
   const I = x.shape[1]!;
   const n = I + H + 1;
-  const E = h.d('epropAdvance', traces, [B, 3, H, n]);
-  const pv = h.d('epropAdvance', prev);
-  const xs = h.d('epropAdvance', x);
-  const c = lstmCache(h, 'epropAdvance', cache, B, H);
+  return { B, S, H, I, n, E: h.d(op, traces, [B, 3, H, n]), pv: h.d(op, prev), xs: h.d(op, x), c: lstmCache(h, op, cache, B, H) };
+};
+
+/** ε ← f_t ⊙ ε + post_t ⊗ [x | h_{t-1} | 1] for gates i, f, g (traces [B, 3, H, I + H + 1]). */
+export const epropAdvance = (h: HostData, prev: DeviceArray, x: DeviceArray, cache: CellCache<DeviceArray>, traces: DeviceArray): void => {
+  const { B, S, H, I, n, E, pv, xs, c } = epropOperands(h, 'epropAdvance', prev, x, cache, traces);
   for (let b = 0; b < B; b++)
     for (let k = 0; k < H; k++) {
       const q = b * H + k;
@@ -49,15 +51,8 @@ export const epropGradient = (
   reduce: 'each' | 'sum',
   accumulate: boolean,
 ): void => {
-  const [B, S] = prev.shape as [number, number];
-  const H = S / 2;
-  const I = x.shape[1]!;
-  const n = I + H + 1;
-  const E = h.d('epropGradient', traces, [B, 3, H, n]);
-  const pv = h.d('epropGradient', prev);
-  const xs = h.d('epropGradient', x);
+  const { B, S, H, I, n, E, pv, xs, c } = epropOperands(h, 'epropGradient', prev, x, cache, traces);
   const L = h.d('epropGradient', signal, [B, H]);
-  const c = lstmCache(h, 'epropGradient', cache, B, H);
   const each = reduce === 'each';
   const gih = h.d('epropGradient', out['W_ih']!, each ? [B, 4 * H, I] : [4 * H, I]);
   const ghh = h.d('epropGradient', out['W_hh']!, each ? [B, 4 * H, H] : [4 * H, H]);

@@ -22,11 +22,12 @@ import {
   type Precision,
   type ReduceOp,
   type UnaryOp,
+  sameShape,
   unitRoundoff,
 } from '../backend.js';
 import { BackendArrayError, BackendUnavailableError } from '../errors.js';
 import { clipSegments, copyBlock } from '../host/kernels.js';
-import { HostStore, type HostDeviceArray, sameShape } from '../host/store.js';
+import { HostStore, type HostDeviceArray } from '../host/store.js';
 import * as cells from './cells.js';
 import type { F, HostData } from './data.js';
 import * as eprop from './eprop.js';

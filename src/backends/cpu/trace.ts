@@ -14,6 +14,7 @@
  */
 import type { DeviceArray } from '../backend.js';
 import { type MmFn, type TraceKernels, instantiate } from './wasm.js';
+import { checkShape } from '../errors.js';
 
 export type F = Float64Array | Float32Array;
 
@@ -64,6 +65,7 @@ export const allocTrace = (
   kernels: TraceKernels | null,
   make: (buf: ArrayBuffer, off: number, n: number) => F,
 ): CpuTrace => {
+  checkShape('allocTrace', [B, R, P]);
   const eb = precision === 32 ? 4 : 8;
   const ld = kernels === null ? P : Math.ceil(P / kernels.width) * kernels.width;
   const perExample = 2 * (R + 1) * ld * eb;

@@ -26,11 +26,12 @@ import {
   type Operand,
   type ReduceOp,
   type UnaryOp,
+  sameShape,
   shapeSize,
   unitRoundoff,
 } from '../backend.js';
-import { BackendArrayError, BackendUnavailableError } from '../errors.js';
-import { broadcastStrides, matmulGeometry } from '../host/kernels.js';
+import { BackendArrayError, BackendUnavailableError, checkShape } from '../errors.js';
+import { broadcastStrides, checkBlock, matmulGeometry } from '../host/kernels.js';
 import { copyKernel, traceContractKernel, traceSetKernel, traceUpdateKernel } from './kernels.js';
 import { type GpuInstance, type GpuKernel, type GpuModule, type GpuValue, type GpujsBackendOptions, type GpujsMode, GPUJS_MODES, glStatus, kernelMode, loadGpujs, remedyFor } from './runtime.js';
 import * as src from './sources.js';
@@ -179,12 +180,7 @@ export class GpujsBackend implements Backend<A> {
   copyBlock(out: A, x: A, block: Block): void {
     this.own('copyBlock', out);
     this.own('copyBlock', x);
-    const r = out.shape.length;
-    if (x.shape.length !== r || block.outBegin.length !== r || block.xBegin.length !== r || block.size.length !== r)
-      throw new BackendArrayError('copyBlock', `out [${out.shape.join(', ')}], x [${x.shape.join(', ')}] and the block need one rank`);
-    for (let d = 0; d < r; d++)
-      if (block.size[d]! < 0 || block.outBegin[d]! < 0 || block.xBegin[d]! < 0 || block.outBegin[d]! + block.size[d]! > out.shape[d]! || block.xBegin[d]! + block.size[d]! > x.shape[d]!)
-        throw new BackendArrayError('copyBlock', `block [${block.size.join(', ')}] exceeds out [${out.shape.join(', ')}] or x [${x.shape.join(', ')}]`);
+    checkBlock(out.shape, x.shape, block);
     if (out.size === 0 || shapeSize(block.size) === 0) return;
     this.put(out, this.run(src.copyBlockSource(out.shape, x.shape, block.outBegin, block.xBegin, block.size), out.size, [out.slot.value, x.slot.value]));
   }
@@ -218,7 +214,7 @@ export class GpujsBackend implements Backend<A> {
   /** The array's value, after checking that it has this shape. */
   private shaped(op: string, a: DeviceArray, shape: readonly number[]): GpuValue {
     const v = this.val(op, a);
-    if (a.shape.length !== shape.length || a.shape.some((d, i) => d !== shape[i])) throw new BackendArrayError(op, `array [${a.shape.join(', ')}] is not [${shape.join(', ')}]`);
+    if (!sameShape(a.shape, shape)) throw new BackendArrayError(op, `array [${a.shape.join(', ')}] is not [${shape.join(', ')}]`);
     return v;
   }
   private hostOf(v: GpuValue): Float32Array {
@@ -268,11 +264,8 @@ export class GpujsBackend implements Backend<A> {
     this.bytes += arrays * bytes;
     this.peak = Math.max(this.peak, this.bytes);
   }
-  private checkShape(op: string, shape: readonly number[]): void {
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw new BackendArrayError(op, `shape [${String(shape)}] must be non-negative integers`);
-  }
   alloc(shape: readonly number[]): A {
-    this.checkShape('alloc', shape);
+    checkShape('alloc', shape);
     const value = new Float32Array(shapeSize(shape));
     this.track(1, 4 * value.length);
     return { shape: [...shape], size: value.length, owner: this, slot: { value, disposed: false }, alias: false, tiles: null };
@@ -285,7 +278,7 @@ export class GpujsBackend implements Backend<A> {
   write(dst: A, x: NdArray): void {
     const g = dst as A;
     if (g.owner !== this || g.slot.disposed) this.own('write', dst);
-    if (g.shape.length !== x.shape.length || g.shape.some((d, i) => d !== x.shape[i])) throw new BackendArrayError('write', `view has shape [${x.shape.join(', ')}], array [${g.shape.join(', ')}]`);
+    if (!sameShape(g.shape, x.shape)) throw new BackendArrayError('write', `view has shape [${x.shape.join(', ')}], array [${g.shape.join(', ')}]`);
     const v = new Float32Array(g.size);
     if (g.size > 0) ops.assign(ndarray(v, [...g.shape]), x);
     if (g.tiles === null) return this.put(g, v);
@@ -306,12 +299,12 @@ export class GpujsBackend implements Backend<A> {
   }
   reshape(a: A, shape: readonly number[]): A {
     const g = this.own('reshape', a);
-    this.checkShape('reshape', shape);
+    checkShape('reshape', shape);
     if (shapeSize(shape) !== g.size) throw new BackendArrayError('reshape', `[${g.shape.join(', ')}] cannot be seen as [${shape.join(', ')}]`);
     return { shape: [...shape], size: g.size, owner: this, slot: g.slot, alias: true, tiles: null };
   }
   allocTrace(batch: number, rows: number, cols: number): A {
-    this.checkShape('allocTrace', [batch, rows, cols]);
+    checkShape('allocTrace', [batch, rows, cols]);
     const per = rows * cols;
     if (per > this.maxTile) throw new BackendArrayError('allocTrace', `one example's trace has ${per} elements, more than maxTileElements = ${this.maxTile}`);
     const nb = Math.max(1, Math.floor(this.maxTile / Math.max(1, per)));

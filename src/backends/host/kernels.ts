@@ -288,14 +288,21 @@ export const reduce = (out: View, x: View, op: ReduceOp, axis: number): void => 
     }
 };
 
+/** A typed error unless the block has the rank of out and x and lies inside both. */
+export const checkBlock = (outShape: readonly number[], xShape: readonly number[], block: Block): void => {
+  const r = outShape.length;
+  const { outBegin, xBegin, size } = block;
+  if (xShape.length !== r || outBegin.length !== r || xBegin.length !== r || size.length !== r)
+    throw new BackendArrayError('copyBlock', `out ${show(outShape)}, x ${show(xShape)} and the block need one rank`);
+  for (let d = 0; d < r; d++)
+    if (size[d]! < 0 || outBegin[d]! < 0 || xBegin[d]! < 0 || outBegin[d]! + size[d]! > outShape[d]! || xBegin[d]! + size[d]! > xShape[d]!)
+      throw new BackendArrayError('copyBlock', `block ${show(size)} at ${show(outBegin)} / ${show(xBegin)} exceeds out ${show(outShape)} or x ${show(xShape)}`);
+};
+
 export const copyBlock = (out: View, x: View, block: Block): void => {
+  checkBlock(out.shape, x.shape, block);
   const r = out.shape.length;
   const { outBegin, xBegin, size } = block;
-  if (x.shape.length !== r || outBegin.length !== r || xBegin.length !== r || size.length !== r)
-    throw new BackendArrayError('copyBlock', `out ${show(out.shape)}, x ${show(x.shape)} and the block need one rank`);
-  for (let d = 0; d < r; d++)
-    if (size[d]! < 0 || outBegin[d]! < 0 || xBegin[d]! < 0 || outBegin[d]! + size[d]! > out.shape[d]! || xBegin[d]! + size[d]! > x.shape[d]!)
-      throw new BackendArrayError('copyBlock', `block ${show(size)} at ${show(outBegin)} / ${show(xBegin)} exceeds out ${show(out.shape)} or x ${show(x.shape)}`);
   const strides = (s: readonly number[]) => s.map((_, d) => s.slice(d + 1).reduce((a, b) => a * b, 1));
   const so = strides(out.shape);
   const sx = strides(x.shape);

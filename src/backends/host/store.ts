@@ -5,8 +5,8 @@
  */
 import ndarray, { type NdArray } from 'ndarray';
 import ops from 'ndarray-ops';
-import { type DeviceArray, type HostNdArray, type MemoryInfo, shapeSize } from '../backend.js';
-import { BackendArrayError } from '../errors.js';
+import { type DeviceArray, type HostNdArray, type MemoryInfo, sameShape, shapeSize } from '../backend.js';
+import { BackendArrayError, checkShape } from '../errors.js';
 
 export type Storage = Float64Array | Float32Array;
 
@@ -36,7 +36,7 @@ export class HostStore<S extends Storage> {
   ) {}
 
   alloc(shape: readonly number[], trace = false): HostDeviceArray<S> {
-    if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new BackendArrayError('alloc', `shape [${shape.join(', ')}] must be non-negative integers`);
+    checkShape('alloc', shape);
     const size = shapeSize(shape);
     const data = this.make(size);
     this.track(1, data.byteLength);
@@ -56,6 +56,7 @@ export class HostStore<S extends Storage> {
 
   reshape(a: DeviceArray, shape: readonly number[]): HostDeviceArray<S> {
     const h = this.own('reshape', a);
+    checkShape('reshape', shape);
     if (shapeSize(shape) !== h.size) throw new BackendArrayError('reshape', `[${h.shape.join(', ')}] cannot be seen as [${shape.join(', ')}]`);
     return { shape: [...shape], size: h.size, data: h.data, owner: this, allocation: h.allocation, alias: true };
   }
@@ -111,8 +112,6 @@ export class HostStore<S extends Storage> {
     return ndarray(h.data.slice() as Storage, [...h.shape]);
   }
 }
-
-export const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Whether a view is its whole storage in row-major order (so it copies as one block). */
 export const isDense = (x: NdArray): boolean => {

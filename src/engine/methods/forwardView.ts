@@ -11,9 +11,8 @@
 import type { DeviceArray } from '../../backends/backend.js';
 import type { Method } from '../../core/learner.js';
 import { addOuter, addRows } from '../../ops/context.js';
-import { affine } from '../../ops/readout.js';
 import { type LossRule, type MethodContext, gradAccumulators, meanOfEach, meanSynthUpdate } from './context.js';
-import { deviceMode } from './modes.js';
+import { deviceMode, forwardAndPredict } from './modes.js';
 
 export const bpLambdaForwardView = <A extends DeviceArray>(m: MethodContext<A>, method: Extract<Method, { kind: 'bp-lambda' }>): LossRule => {
   const { buf, seq } = m;
@@ -23,18 +22,12 @@ export const bpLambdaForwardView = <A extends DeviceArray>(m: MethodContext<A>, 
   const R = mode.rows;
   const n = mode.cols;
   const each = gradAccumulators(m, 'each');
-  const theta = m.theta!;
   const inputs: (A | null)[] = [];
   const pred = (k: number) => buf.tmp(`fv.p${k}`, [B, R]);
   mode.begin();
   for (let k = 0; k < T; k++) {
     const final = k === T - 1;
-    seq.forward(k, m.params);
-    mode.prepare(k);
-    const z = mode.synthInput(k, final);
-    inputs.push(z);
-    if (z === null) be.fill(pred(k), 0);
-    else affine(buf, pred(k), z, theta['W']!, theta['b']!);
+    inputs.push(forwardAndPredict(m, mode, k, final, pred(k)));
     mode.learn(k, pred(k), final, each, 'each');
   }
   // The λ-targets, from the last step back; the errors G^λ_t − p_t kept per step.

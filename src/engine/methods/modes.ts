@@ -12,7 +12,7 @@ import { targetScaleOf } from '../../core/bplambda.js';
 import type { Method } from '../../core/learner.js';
 import { cellJacobian, cellModeJacobians, cellParamGrad, cellStateVjp, epropAdvance, epropGradient, epropTraceShape } from '../../ops/cells.js';
 import { type Reduce, addBatchMean, columns } from '../../ops/context.js';
-import { readoutGrad } from '../../ops/readout.js';
+import { affine, readoutGrad } from '../../ops/readout.js';
 import type { MethodContext } from './context.js';
 
 type BpLambda = Extract<Method, { kind: 'bp-lambda' }>;
@@ -144,6 +144,19 @@ const cellMode = <A extends DeviceArray>(m: MethodContext<A>, method: BpLambda):
       readoutGrad(buf, seq.dy(k), seq.h(k), acc['W_out']!, acc['b_out']!, reduce);
     },
   };
+};
+
+/**
+ * The start of BP(λ)'s step k, common to its two computations: the forward pass, the mode's quantities of the
+ * step, and the prediction p ← ĝ(z_k) (0 where the mode reads no state); returns z_k, or null.
+ */
+export const forwardAndPredict = <A extends DeviceArray>(m: MethodContext<A>, mode: DeviceMode<A>, k: number, final: boolean, p: A): A | null => {
+  m.seq.forward(k, m.params);
+  mode.prepare(k);
+  const z = mode.synthInput(k, final);
+  if (z === null) m.buf.be.fill(p, 0);
+  else affine(m.buf, p, z, m.theta!['W']!, m.theta!['b']!);
+  return z;
 };
 
 export const deviceMode = <A extends DeviceArray>(m: MethodContext<A>, method: BpLambda): DeviceMode<A> => {

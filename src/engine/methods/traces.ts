@@ -8,9 +8,8 @@
  */
 import type { DeviceArray } from '../../backends/backend.js';
 import type { Method } from '../../core/learner.js';
-import { affine } from '../../ops/readout.js';
 import { type LossRule, type MethodContext, gradAccumulators } from './context.js';
-import { deviceMode } from './modes.js';
+import { deviceMode, forwardAndPredict } from './modes.js';
 
 export const bpLambdaTraces = <A extends DeviceArray>(m: MethodContext<A>, method: Extract<Method, { kind: 'bp-lambda' }>): LossRule => {
   const { buf, seq } = m;
@@ -29,17 +28,12 @@ export const bpLambdaTraces = <A extends DeviceArray>(m: MethodContext<A>, metho
   const td = buf.tmp('bpl.td', [B, R]);
   const c1 = buf.tmp('bpl.c1', [P]);
   const c2 = buf.tmp('bpl.c2', [P]);
-  const theta = m.theta!;
   let pending = false;
   mode.begin();
   for (let k = 0; k < T; k++) {
     const final = k === T - 1;
-    seq.forward(k, m.params);
-    mode.prepare(k);
-    const z = mode.synthInput(k, final);
     const p = pred(k);
-    if (z === null) be.fill(p, 0);
-    else affine(buf, p, z, theta['W']!, theta['b']!);
+    const z = forwardAndPredict(m, mode, k, final, p);
     const hasPending = pending && mode.linked(k);
     if (hasPending) {
       mode.target(k, p, v);
