@@ -16,13 +16,24 @@ import { boundRatio, down, randomData, startAll, up } from './support.js';
 
 const { available } = startAll();
 const ref = referenceBackend() as unknown as Backend;
-const B = 3;
-const H = 4;
-const I = 3;
 const O = 4;
+
+/**
+ * Two sizes: one whose products stay in JavaScript loops on the CPU backend, one whose products (B × 4H × I,
+ * B × H × I ≥ GEMM_MIN_MACS, at least 4 rows and a SIMD block of columns) take its SIMD kernel.
+ */
+const SIZES = [
+  { name: 'B 3, H 4, I 3', B: 3, H: 4, I: 3 },
+  { name: 'B 8, H 16, I 16', B: 8, H: 16, I: 16 },
+] as const;
+type Size = (typeof SIZES)[number];
 
 const CELLS: readonly CellSpec[] = [{ type: 'lstm' }, ...ACTIVATIONS.map((activation): CellSpec => ({ type: 'rnn', activation }))];
 const label = (spec: CellSpec) => (spec.type === 'rnn' ? `rnn ${spec.activation}` : 'lstm');
+
+/** The cases of one size. */
+const casesAt = (z: Size) => {
+const { B, H, I } = z;
 const S = (spec: CellSpec) => (spec.type === 'rnn' ? H : 2 * H);
 
 /** Host data of one case: parameters, state, input, gradients, traces, loss data. */
@@ -115,12 +126,16 @@ const cellCase = (kernel: (typeof FUSED_KERNELS)[number], spec: CellSpec) => (ct
   }
 };
 
+return { runCell, cellCase };
+};
+
 /** Which cells a fused kernel applies to (the LSTM's cell mode and e-prop kernels need its memory part). */
 const appliesTo = (kernel: (typeof FUSED_KERNELS)[number], spec: CellSpec): boolean =>
   kernel === 'loss' ? false : ['cellModeJacobians', 'epropAdvance', 'epropGradient'].includes(kernel) ? spec.type === 'lstm' : true;
 
 // Every output is a short chain of products and sums of ≤ I + H + 4 terms of size ≤ (I + H + 2) (forward) or a
-// Jacobian entry (≤ 4H terms) times such values: 2⁶ roundings of scale 2⁶ leave headroom and reject any wrong term.
+// Jacobian entry (≤ 4H terms) times such values; with I + H ≤ 32 and 4H ≤ 64, 2⁶ roundings of scale 2⁶ leave
+// headroom and reject any wrong term (an O(1) relative difference).
 const TERMS = 64;
 const SCALE = 64;
 
@@ -133,14 +148,18 @@ describe.each(backendsWithFused)('$name: fused kernels against the composites on
       it.skip(`${kernel}: not registered by this backend (the composite runs)`, () => {});
       continue;
     }
-    for (const spec of CELLS.filter((s) => appliesTo(kernel, s)))
-      it(`${kernel}, ${label(spec)}`, async () => {
-        const mine = await runCell(be, spec, 31, cellCase(kernel, spec));
-        const theirs = await runCell(ref, spec, 31, cellCase(kernel, spec));
-        for (const k of Object.keys(theirs)) expect(boundRatio(mine[k]!, theirs[k]!, be.epsilon + ref.epsilon, TERMS, SCALE), k).toBeLessThanOrEqual(1);
-      });
+    for (const z of SIZES) {
+      const { runCell, cellCase } = casesAt(z);
+      for (const spec of CELLS.filter((s) => appliesTo(kernel, s)))
+        it(`${kernel}, ${label(spec)}, ${z.name}`, async () => {
+          const mine = await runCell(be, spec, 31, cellCase(kernel, spec));
+          const theirs = await runCell(ref, spec, 31, cellCase(kernel, spec));
+          for (const k of Object.keys(theirs)) expect(boundRatio(mine[k]!, theirs[k]!, be.epsilon + ref.epsilon, TERMS, SCALE), k).toBeLessThanOrEqual(1);
+        });
+    }
     if (kernel === 'loss')
       it.each(LOSSES)('loss %s with masks', async (kind: LossKind) => {
+        const B = 3;
         const run = async (b: Backend) => {
           const ctx = new Buffers(b);
           const y = Float64Array.from({ length: B * O }, (_, i) => (kind === 'mse' ? randomData(28, B * O)[i]! : i % O === 1 ? 1 : 0));

@@ -25,9 +25,12 @@ export interface Unavailable {
 
 const makers: readonly (readonly [string, () => Backend])[] = [
   ['reference', () => referenceBackend() as Backend],
-  ['cpu f64 wasm-simd', () => cpuBackend({ precision: 64, kernels: 'wasm' }) as Backend],
+  // The SIMD backends on one thread and on two (the suite holds every thread count it tries to the same bounds).
+  ['cpu f64 wasm-simd 1 thread', () => cpuBackend({ precision: 64, kernels: 'wasm', threads: 1 }) as Backend],
+  ['cpu f64 wasm-simd 2 threads', () => cpuBackend({ precision: 64, kernels: 'wasm', threads: 2 }) as Backend],
   ['cpu f64 js', () => cpuBackend({ precision: 64, kernels: 'js' }) as Backend],
-  ['cpu f32 wasm-simd', () => cpuBackend({ precision: 32, kernels: 'wasm' }) as Backend],
+  ['cpu f32 wasm-simd 1 thread', () => cpuBackend({ precision: 32, kernels: 'wasm', threads: 1 }) as Backend],
+  ['cpu f32 wasm-simd 2 threads', () => cpuBackend({ precision: 32, kernels: 'wasm', threads: 2 }) as Backend],
   ['cpu f32 js', () => cpuBackend({ precision: 32, kernels: 'js' }) as Backend],
   ['async test backend', () => asyncTestBackend() as Backend],
   ...GPUJS_MODES.map((mode) => [`gpujs ${mode}`, () => gpujsBackend({ mode }) as Backend] as const),

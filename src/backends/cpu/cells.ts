@@ -6,6 +6,44 @@
 import { activationFns } from '../../core/rnn.js';
 import type { CellCache, CellParams, CellSpec, DeviceArray } from '../backend.js';
 import { type F, type HostData, type LstmCache, lstmCache } from './data.js';
+import { gemm, type Strided } from './gemm.js';
+
+const rows = (data: F, rs: number, off = 0): Strided => ({ data, off, rs, cs: 1 });
+/** Wᵀ of a row-major [r, c] matrix, as a strided [c, r] operand. */
+const transposed = (data: F, c: number): Strided => ({ data, off: 0, rs: 1, cs: c });
+
+/**
+ * z [B, G] = x Wxᵀ + h Whᵀ (each product Σ from +0 ascending, then their sum), h the first H entries of each row
+ * of prev [B, S]: the pre-activations before the bias, through the SIMD product (or its JavaScript loop).
+ */
+const preacts = (h: HostData, z: F, B: number, G: number, xs: F, I: number, wx: F, pv: F, S: number, H: number, wh: F): void => {
+  if (h.ws === null) {
+    for (let b = 0; b < B; b++)
+      for (let r = 0; r < G; r++) {
+        let s1 = 0;
+        for (let j = 0; j < I; j++) s1 += wx[r * I + j]! * xs[b * I + j]!;
+        let s2 = 0;
+        for (let j = 0; j < H; j++) s2 += wh[r * H + j]! * pv[b * S + j]!;
+        z[b * G + r] = s1 + s2;
+      }
+    return;
+  }
+  gemm(h.ws, B, G, I, rows(xs, I), transposed(wx, I), z, 0, G, false);
+  gemm(h.ws, B, G, H, rows(pv, S), transposed(wh, H), z, 0, G, true);
+};
+
+/** out[b, 0:H] = Σ_r dz[b, r] W[r, :] (dz [B, G], W [G, H]; out rows of stride S): a gradient through W. */
+const backThrough = (h: HostData, out: F, S: number, dz: F, B: number, G: number, w: F, H: number): void => {
+  if (h.ws !== null) return gemm(h.ws, B, H, G, rows(dz, G), rows(w, H), out, 0, S, false);
+  for (let b = 0; b < B; b++) {
+    out.fill(0, b * S, b * S + H);
+    for (let r = 0; r < G; r++) {
+      const z = dz[b * G + r]!;
+      if (z === 0) continue;
+      for (let j = 0; j < H; j++) out[b * S + j] += z * w[r * H + j]!;
+    }
+  }
+};
 
 const sigmoid = (a: number): number => 1 / (1 + Math.exp(-a));
 
@@ -43,13 +81,10 @@ export const cellForward = (h: HostData, spec: CellSpec, params: CellParams<Devi
     const as = h.d('cellForward', cache['a']!, [B, H]);
     const fp = h.d('cellForward', cache['fp']!, [B, H]);
     const act = activationFns[spec.activation];
+    preacts(h, as, B, H, xs, I, win, pv, H, H, wrec);
     for (let b = 0; b < B; b++)
       for (let r = 0; r < H; r++) {
-        let s1 = 0;
-        for (let j = 0; j < I; j++) s1 += win[r * I + j]! * xs[b * I + j]!;
-        let s2 = 0;
-        for (let j = 0; j < H; j++) s2 += wrec[r * H + j]! * pv[b * H + j]!;
-        const a = s1 + s2 + bias[r]!;
+        const a = as[b * H + r]! + bias[r]!;
         as[b * H + r] = a;
         if (spec.activation === 'tanh') {
           const t = Math.tanh(a);
@@ -63,29 +98,23 @@ export const cellForward = (h: HostData, spec: CellSpec, params: CellParams<Devi
     return;
   }
   const H = S / 2;
-  const z = h.tmp('cells.z', 4 * H);
-  const wih = h.d('cellForward', params['W_ih']!, [4 * H, I]);
-  const whh = h.d('cellForward', params['W_hh']!, [4 * H, H]);
-  const bias = h.d('cellForward', params['b']!, [4 * H]);
+  const G = 4 * H;
+  const z = h.tmp('cells.z', B * G);
+  const wih = h.d('cellForward', params['W_ih']!, [G, I]);
+  const whh = h.d('cellForward', params['W_hh']!, [G, H]);
+  const bias = h.d('cellForward', params['b']!, [G]);
   const c = lstmCache(h, 'cellForward', cache, B, H);
+  preacts(h, z, B, G, xs, I, wih, pv, S, H, whh);
   for (let b = 0; b < B; b++) {
-    const xo = b * I;
     const po = b * S;
-    for (let r = 0; r < 4 * H; r++) {
-      let s1 = 0;
-      const wo = r * I;
-      for (let j = 0; j < I; j++) s1 += wih[wo + j]! * xs[xo + j]!;
-      let s2 = 0;
-      const ho = r * H;
-      for (let j = 0; j < H; j++) s2 += whh[ho + j]! * pv[po + j]!;
-      z[r] = s1 + s2 + bias[r]!;
-    }
+    const zo = b * G;
+    for (let r = 0; r < G; r++) z[zo + r] = z[zo + r]! + bias[r]!;
     for (let k = 0; k < H; k++) {
       const q = b * H + k;
-      const ig = sigmoid(z[k]!);
-      const fg = sigmoid(z[H + k]!);
-      const gg = Math.tanh(z[2 * H + k]!);
-      const og = sigmoid(z[3 * H + k]!);
+      const ig = sigmoid(z[zo + k]!);
+      const fg = sigmoid(z[zo + H + k]!);
+      const gg = Math.tanh(z[zo + 2 * H + k]!);
+      const og = sigmoid(z[zo + 3 * H + k]!);
       const cc = fg * pv[po + H + k]! + ig * gg;
       const tc = Math.tanh(cc);
       c.i[q] = ig;
@@ -184,14 +213,9 @@ export const cellStateVjp = (h: HostData, spec: CellSpec, params: CellParams<Dev
     // (g J)_j = Σ_i g_i f'(a_i) W[i,j]
     const w = h.d('cellStateVjp', params['W_rec']!, [S, S]);
     const fp = h.d('cellStateVjp', cache['fp']!, [B, S]);
-    o.fill(0);
-    for (let b = 0; b < B; b++)
-      for (let i = 0; i < S; i++) {
-        const gi = gs[b * S + i]! * fp[b * S + i]!;
-        if (gi === 0) continue;
-        for (let j = 0; j < S; j++) o[b * S + j] += gi * w[i * S + j]!;
-      }
-    return;
+    const gi = h.tmp('cells.vjpDz', B * S);
+    for (let i = 0; i < B * S; i++) gi[i] = gs[i]! * fp[i]!;
+    return backThrough(h, o, S, gi, B, S, w, S);
   }
   // LSTM: (g J)_{h part} = dzᵀ W_hh (dz the pre-activation gradient), (g J)_{c part} = (g_h ψ + g_c) ⊙ f.
   const H = S / 2;
@@ -199,14 +223,9 @@ export const cellStateVjp = (h: HostData, spec: CellSpec, params: CellParams<Dev
   lstmPreact(h, prev, cache, gs, B, H, dz);
   const w = h.d('cellStateVjp', params['W_hh']!, [4 * H, H]);
   const c = lstmCache(h, 'cellStateVjp', cache, B, H);
-  o.fill(0);
+  backThrough(h, o, S, dz, B, 4 * H, w, H);
   for (let b = 0; b < B; b++) {
     const oo = b * S;
-    for (let r = 0; r < 4 * H; r++) {
-      const z = dz[b * 4 * H + r]!;
-      if (z === 0) continue;
-      for (let j = 0; j < H; j++) o[oo + j] += z * w[r * H + j]!;
-    }
     for (let k = 0; k < H; k++) {
       const q = b * H + k;
       o[oo + H + k] = (gs[oo + k]! * c.psi[q]! + gs[oo + H + k]!) * c.f[q]!;

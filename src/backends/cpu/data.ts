@@ -1,5 +1,6 @@
 /** How the CPU backend's kernels reach their data: typed arrays of checked arrays, and reusable scratch. */
 import type { CellCache, DeviceArray } from '../backend.js';
+import type { Workspace } from './workspace.js';
 
 export type F = Float64Array | Float32Array;
 
@@ -8,6 +9,8 @@ export interface HostData {
   d(op: string, a: DeviceArray, shape?: readonly number[]): F;
   /** A scratch array of at least n entries under `key` (reused; contents stale). */
   tmp(key: string, n: number): F;
+  /** The SIMD matrix-product workspace (null in 'js' mode: products run in JavaScript). */
+  readonly ws: Workspace | null;
 }
 
 /** The LSTM's cached gates and by-products of one step (the cache of src/ops/cells.ts), each [B, H]. */

@@ -6,6 +6,8 @@
  */
 import type { BinaryOp, MatmulOptions, ReduceOp, UnaryOp } from '../backend.js';
 import * as ref from '../host/kernels.js';
+import { GEMM_MIN_MACS, gemm } from './gemm.js';
+import type { Workspace } from './workspace.js';
 
 type View = ref.View;
 
@@ -100,11 +102,25 @@ export const binary = (out: View, a: View | number, b: View | number, op: Binary
   ref.binary(out, a, b, op);
 };
 
-/** Batched product with the inner loops over contiguous memory (k-j order, or dot products for bᵀ). */
-export const matmul = (out: View, a: View, b: View, o: MatmulOptions): void => {
+/**
+ * Batched product: through the SIMD kernel (`gemm.ts`, the reference's order) where it pays (at least 4 rows and 4 terms,
+ * a SIMD block of columns, GEMM_MIN_MACS), else loops over contiguous memory (k-j order, or dot products for bᵀ).
+ */
+export const matmul = (out: View, a: View, b: View, o: MatmulOptions, ws: Workspace | null): void => {
   const g = ref.matmulGeometry(out, a, b, o);
-  if (o.transposeA && o.transposeB) return ref.matmul(out, a, b, o);
   const { m, k, n } = g;
+  if (ws !== null && m >= 4 && k >= 4 && n >= ws.width && m * n * k >= GEMM_MIN_MACS) {
+    const offsets = batchOffsets(g.batch, g.strideA, g.strideB);
+    const ta = o.transposeA === true;
+    const tb = o.transposeB === true;
+    for (let q = 0; q < offsets.length / 2; q++) {
+      const A = { data: a.data, off: offsets[2 * q]!, rs: ta ? 1 : k, cs: ta ? m : 1 };
+      const B = { data: b.data, off: offsets[2 * q + 1]!, rs: tb ? 1 : n, cs: tb ? k : 1 };
+      gemm(ws, m, n, k, A, B, out.data, q * m * n, n, o.accumulate === true);
+    }
+    return;
+  }
+  if (o.transposeA && o.transposeB) return ref.matmul(out, a, b, o);
   const od = out.data;
   const ad = a.data;
   const bd = b.data;

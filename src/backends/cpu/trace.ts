@@ -13,14 +13,13 @@
  * then the linear synthesiser's immediate Jacobian is added (s on the row's own W block, 1 on its bias column).
  */
 import type { DeviceArray } from '../backend.js';
-import { type MmFn, type TraceKernels, instantiate } from './wasm.js';
 import { checkShape } from '../errors.js';
+import type { F } from './data.js';
+import type { Job, Pool, TileLayout } from './pool.js';
+import { type MmFn, type TraceKernels, type WasmMemory, instantiate } from './wasm.js';
 
-export type F = Float64Array | Float32Array;
-
-export interface Tile {
-  readonly b0: number;
-  readonly b1: number;
+/** What the per-example kernel reads and writes of a tile (on any thread). */
+export interface TileView {
   /** Row stride: P rounded up to the SIMD block width, so the kernel covers every column (the pad is never read back). */
   readonly ld: number;
   /** Current trace [nb, R + 1, ld] (row R: the last contraction) and the next buffer. */
@@ -34,8 +33,18 @@ export interface Tile {
   /** Per-row output scales [R + 1]: decay for the J rows, 1 for the δ row. */
   readonly sc: F;
   readonly scOff: number;
+  /** The synthesiser's input of the tile's examples [nb, n] (n = P/R − 1). */
+  readonly S: F;
+  readonly sOff: number;
   readonly mm: readonly [MmFn, MmFn, MmFn, MmFn] | null;
+}
+
+export interface Tile extends TileView {
+  readonly b0: number;
+  readonly b1: number;
   readonly bytes: number;
+  /** The tile's memory as the pool's workers know it (0: not shared). */
+  readonly memId: number;
 }
 
 export interface CpuTrace extends DeviceArray {
@@ -64,6 +73,7 @@ export const allocTrace = (
   precision: 32 | 64,
   kernels: TraceKernels | null,
   make: (buf: ArrayBuffer, off: number, n: number) => F,
+  pool: Pool | null,
 ): CpuTrace => {
   checkShape('allocTrace', [B, R, P]);
   const eb = precision === 32 ? 4 : 8;
@@ -84,13 +94,17 @@ export const allocTrace = (
     const oOff = region(nb * (R + 1) * ld);
     const jOff = region(nb * (R + 1) * R);
     const scOff = region(R + 1);
+    const n = Math.max(0, Math.round(P / Math.max(1, R)) - 1);
+    const sOff = region(nb * n);
     const bytes = off;
     let buffer: ArrayBuffer;
     let mm: Tile['mm'] = null;
+    let memId = 0;
     if (kernels !== null) {
-      const inst = instantiate(kernels, bytes);
-      buffer = inst.buffer;
+      const inst = instantiate(kernels, bytes, pool !== null);
+      buffer = inst.memory.buffer;
       mm = inst.mm;
+      if (pool !== null) memId = pool.share(inst.memory satisfies WasmMemory, kernels.precision, kernels.sharedModule!);
     } else buffer = new ArrayBuffer(bytes);
     tiles.push({
       b0,
@@ -104,8 +118,11 @@ export const allocTrace = (
       jOff,
       sc: make(buffer, scOff, R + 1),
       scOff,
+      S: make(buffer, sOff, nb * n),
+      sOff,
       mm,
       bytes,
+      memId,
     });
   }
   return { trace: true, owner, disposed: false, shape: [B, R, P], size: B * R * P, B, R, P, tiles };
@@ -184,35 +201,73 @@ const dot = (E: F, e: number, ld: number, J: F, jr: number, K: number): number =
   return s;
 };
 
+/** Where a tile's buffers lie, for a worker to see them in the shared memory. */
+export const tileLayout = (t: Tile, R: number, P: number): TileLayout => ({
+  nb: t.b1 - t.b0,
+  ld: t.ld,
+  eOff: t.eOff,
+  oOff: t.oOff,
+  jOff: t.jOff,
+  scOff: t.scOff,
+  sOff: t.sOff,
+  n: Math.max(0, Math.round(P / Math.max(1, R)) - 1),
+});
+
 /**
  * One tile, every example: with `contract`, row R of the result holds δ_bᵀ E_b (δ in row R of J); with
  * `update`, rows 0…R−1 become decay · J_b E_b + ∇θĝ_b and the buffers are swapped, so the contraction ends in
- * row R of the current buffer E either way. J (and δ) must already be in the tile. `s` is the synthesiser's
- * input [B, n] (global batch index).
+ * row R of the current buffer E either way. J, δ and the synthesiser's input must already be in the tile. With a
+ * pool, the examples are split among its threads (each example is one thread's work, so nothing depends on the
+ * split).
  */
-export const tileKernel = (
-  t: Tile,
-  R: number,
-  P: number,
-  eb: number,
-  width: number,
-  contract: boolean,
-  update: { readonly decay: number; readonly s: F; readonly n: number } | null,
-): void => {
+export const tileKernel = (t: Tile, w: TileWork, pool: Pool | null): void => {
   const nb = t.b1 - t.b0;
+  const { R, P, update } = w;
+  t.sc.fill(update?.decay ?? 1, 0, R);
+  t.sc[R] = 1;
+  const local = (q0: number, q1: number) => tileExamples(t, w, q0, q1);
+  if (pool === null || pool.threads === 1 || nb < 2 || t.memId === 0) local(0, nb);
+  else {
+    const job: Job = { kind: 'trace', mem: t.memId, precision: w.eb === 8 ? 64 : 32, layout: tileLayout(t, R, P), work: w };
+    pool.parallel(job, nb, 1, local);
+  }
+  if (update !== null) {
+    const E = t.E;
+    t.E = t.O;
+    t.O = E;
+    const off = t.eOff;
+    t.eOff = t.oOff;
+    t.oOff = off;
+  }
+};
+
+/**
+ * What one trace-kernel call does: the trace's sizes R and P, bytes per element, the SIMD block width, whether to
+ * contract δᵀE, and the update (decay, synthesiser input size n) or null (contraction only).
+ */
+export interface TileWork {
+  readonly R: number;
+  readonly P: number;
+  readonly eb: number;
+  readonly width: number;
+  readonly contract: boolean;
+  readonly update: { readonly decay: number; readonly n: number } | null;
+}
+
+/** Examples q0…q1−1 of a tile (the row scales `sc` already set); the result goes to O (update) or E's row R. */
+export const tileExamples = (t: TileView, w: TileWork, q0: number, q1: number): void => {
+  const { R, P, eb, width, contract, update } = w;
   const wasm = t.mm !== null;
   const ld = t.ld;
   const nVec = wasm ? Math.floor(ld / width) * width : P; // = ld: the padded rows have no tail in wasm mode
   const es = (R + 1) * ld; // per-example stride
   const decay = update?.decay ?? 1;
-  t.sc.fill(decay, 0, R);
-  t.sc[R] = 1;
   // Rows to compute, and where: [decay·J; δ] E into O (update) or only the δ row into E's row R (contraction).
   const out = update === null ? t.E : t.O;
   const outOff = update === null ? t.eOff : t.oOff;
   const row0 = update === null ? R : 0;
   const row1 = contract ? R + 1 : R;
-  for (let q = 0; q < nb; q++) {
+  for (let q = q0; q < q1; q++) {
     const eo = q * es;
     const jo = q * (R + 1) * R;
     if (wasm) {
@@ -233,21 +288,14 @@ export const tileKernel = (
     for (let p = nVec; p < P; p++) for (let i = row0; i < row1; i++) out[eo + i * ld + p] = t.sc[i]! * dot(t.E, eo + p, ld, t.J, jo + i * R, R);
     if (update === null) continue;
     // ∇θĝ: s on row i's own W block, 1 on its bias column.
-    const { s, n } = update;
-    const sb = (t.b0 + q) * n;
+    const { n } = update;
+    const sb = q * n;
+    const s = t.S;
     const O = t.O;
     for (let i = 0; i < R; i++) {
       const row = eo + i * ld;
       for (let k = 0; k < n; k++) O[row + i * n + k] = s[sb + k]! + O[row + i * n + k]!;
       O[row + R * n + i] = 1 + O[row + R * n + i]!;
     }
-  }
-  if (update !== null) {
-    const E = t.E;
-    t.E = t.O;
-    t.O = E;
-    const off = t.eOff;
-    t.eOff = t.oOff;
-    t.oOff = off;
   }
 };

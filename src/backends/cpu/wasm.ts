@@ -57,9 +57,20 @@ const op = {
 
 export type WasmPrecision = 32 | 64;
 
+/** A module imports a shared memory (threads) or not; `fma` uses relaxed-SIMD fused multiply-add. */
+export interface ModuleVariant {
+  readonly shared: boolean;
+  readonly fma: boolean;
+}
+
+/** Largest memory a module accepts: 4 GiB, WebAssembly's 32-bit limit. */
+export const MAX_PAGES = 65536;
+
 /** The module's bytes for one precision. */
-export const traceKernelModule = (precision: WasmPrecision): Uint8Array => {
+export const traceKernelModule = (precision: WasmPrecision, variant: ModuleVariant = { shared: false, fma: false }): Uint8Array => {
   const f32 = precision === 32;
+  // relaxed_madd (a·b + c, fused where the hardware has it): f32x4 0x105, f64x2 0x107.
+  const vmadd = op.simd(f32 ? 0x105 : 0x107);
   const shift = f32 ? 2 : 3; // log2 bytes per element
   const lanes = f32 ? 4 : 2;
   const width = 2 * lanes; // columns per block
@@ -95,7 +106,9 @@ export const traceKernelModule = (precision: WasmPrecision): Uint8Array => {
         for (let r = 0; r < R; r++) {
           // c = splat(j[jp + r·K])
           b.push(...op.get(10), ...op.get(3), ...op.i32(r), ...op.mul, ...toBytes, ...op.add, ...scalarLoad, ...splat, ...op.set(c));
-          for (let h = 0; h < 2; h++) b.push(...op.get(acc(r, h)), ...op.get(c), ...op.get(e0 + h), ...vmul, ...vadd, ...op.set(acc(r, h)));
+          for (let h = 0; h < 2; h++)
+            if (variant.fma) b.push(...op.get(c), ...op.get(e0 + h), ...op.get(acc(r, h)), ...vmadd, ...op.set(acc(r, h)));
+            else b.push(...op.get(acc(r, h)), ...op.get(c), ...op.get(e0 + h), ...vmul, ...vadd, ...op.set(acc(r, h)));
         }
         b.push(...op.get(9), ...op.get(4), ...toBytes, ...op.add, ...op.set(9)); // ep += ld
         b.push(...op.get(10), ...op.i32(1 << shift), ...op.add, ...op.set(10)); // jp += 1 element
@@ -124,7 +137,8 @@ export const traceKernelModule = (precision: WasmPrecision): Uint8Array => {
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([fType])),
-    ...section(2, vec([[...name('e'), ...name('m'), 0x02, 0x00, ...uleb(1)]])),
+    // memory import: flags 0 (minimum only) or 3 (shared, with the maximum a shared memory must declare)
+    ...section(2, vec([[...name('e'), ...name('m'), 0x02, ...(variant.shared ? [0x03, ...uleb(1), ...uleb(MAX_PAGES)] : [0x00, ...uleb(1)])]])),
     ...section(3, vec([[0], [0], [0], [0]])),
     ...section(7, vec([1, 2, 3, 4].map((R, i) => [...name(`mm${R}`), 0x00, i]))),
     ...section(10, vec([1, 2, 3, 4].map((R) => body(R)))),
@@ -135,44 +149,70 @@ export const traceKernelModule = (precision: WasmPrecision): Uint8Array => {
  * The parts of the WebAssembly JS API used here, typed locally (the project's `lib` has no DOM types, and
  * @types/node does not declare the WebAssembly namespace).
  */
-interface WasmMemory {
+export interface WasmMemory {
   readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
 }
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
-  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
+  Memory: new (descriptor: { initial: number; maximum: number; shared?: boolean }) => WasmMemory;
   Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: Record<string, unknown> };
 }
 const wasmApi = (): WasmApi | undefined => (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
+/** The compiled kernels of one precision: unshared, and (where threads can run) for shared memories. */
 export interface TraceKernels {
-  readonly module: object;
+  readonly precision: WasmPrecision;
   /** Columns per SIMD block. */
   readonly width: number;
+  /** Relaxed-SIMD fused multiply-add in the micro-kernels. */
+  readonly fma: boolean;
+  readonly module: object;
+  readonly sharedModule: object | null;
 }
 
-const cache = new Map<WasmPrecision, TraceKernels | null>();
+const cache = new Map<string, TraceKernels | null>();
 
-/** The compiled kernels, or null where WebAssembly SIMD is not available. */
-export const traceKernels = (precision: WasmPrecision): TraceKernels | null => {
-  if (!cache.has(precision)) {
+/**
+ * The compiled kernels, or null where WebAssembly SIMD is not available. `fma: 'auto'` takes relaxed SIMD when
+ * the engine validates it (Chromium ≥ 114; Node 20 only with --experimental-wasm-relaxed-simd), 'off' never.
+ */
+export const traceKernels = (precision: WasmPrecision, fma: 'auto' | 'off' = 'auto'): TraceKernels | null => {
+  const key = `${precision}-${fma}`;
+  if (!cache.has(key)) {
     const api = wasmApi();
-    const bytes = traceKernelModule(precision);
-    const ok = api !== undefined && api.validate(bytes);
-    cache.set(precision, ok ? { module: new api.Module(bytes), width: precision === 32 ? 8 : 4 } : null);
+    const compile = (variant: ModuleVariant): object | null => {
+      const bytes = traceKernelModule(precision, variant);
+      return api !== undefined && api.validate(bytes) ? new api.Module(bytes) : null;
+    };
+    const useFma = fma === 'auto' && compile({ shared: false, fma: true }) !== null;
+    const module = compile({ shared: false, fma: useFma });
+    const sharedModule = typeof SharedArrayBuffer === 'function' ? compile({ shared: true, fma: useFma }) : null;
+    cache.set(key, module === null ? null : { precision, width: precision === 32 ? 8 : 4, fma: useFma, module, sharedModule });
   }
-  return cache.get(precision)!;
+  return cache.get(key)!;
 };
 
 export type MmFn = (e: number, o: number, j: number, K: number, ld: number, ncols: number, sc: number) => void;
 
-/** An instance of the kernels bound to its own memory of `bytes` bytes (fixed size: views on it stay valid). */
-export const instantiate = (k: TraceKernels, bytes: number): { buffer: ArrayBuffer; mm: readonly [MmFn, MmFn, MmFn, MmFn] } => {
+/** The micro-kernels of an instance, by row count − 1. */
+export const kernelsOf = (exports: Record<string, unknown>): readonly [MmFn, MmFn, MmFn, MmFn] => {
+  const ex = exports as Record<string, MmFn>;
+  return [ex['mm1']!, ex['mm2']!, ex['mm3']!, ex['mm4']!];
+};
+
+/** Bind a module to a memory (any thread: a worker binds the same module bytes to the shared memory it is sent). */
+export const bind = (module: object, memory: WasmMemory): readonly [MmFn, MmFn, MmFn, MmFn] => kernelsOf(new (wasmApi()!.Instance)(module, { e: { m: memory } }).exports);
+
+/**
+ * A new memory of at least `bytes` bytes with the kernels bound to it. Unshared memories have a fixed size (views
+ * on them stay valid); shared ones may grow (to 4 GiB) and are what the pool's workers can see.
+ */
+export const instantiate = (k: TraceKernels, bytes: number, shared: boolean): { memory: WasmMemory; mm: readonly [MmFn, MmFn, MmFn, MmFn] } => {
   const api = wasmApi()!;
   const pages = Math.max(1, Math.ceil(bytes / 65536));
-  const memory = new api.Memory({ initial: pages, maximum: pages });
-  const inst = new api.Instance(k.module, { e: { m: memory } });
-  const ex = inst.exports as Record<string, MmFn>;
-  return { buffer: memory.buffer, mm: [ex['mm1']!, ex['mm2']!, ex['mm3']!, ex['mm4']!] };
+  if (shared && k.sharedModule === null) throw new Error('shared WebAssembly memory is not available here');
+  const memory = new api.Memory(shared ? { initial: pages, maximum: MAX_PAGES, shared: true } : { initial: pages, maximum: pages });
+  return { memory, mm: bind(shared ? k.sharedModule! : k.module, memory) };
 };

@@ -1,0 +1,107 @@
+/**
+ * The CPU backend's matrix product in WebAssembly SIMD: C (+)= A·B for strided A [m, k] and B [k, n].
+ *
+ * A is packed row-major [m, k] and B row-major [k, ldb] (n rounded up to the SIMD block width) into a workspace
+ * memory; the register-blocked micro-kernels of `wasm.ts` (4 rows × 2 vectors, column panels that stay in cache)
+ * form every C entry as Σ_k from +0 in ascending k with one rounding per multiply and per add, exactly as the
+ * reference's `matmul` sums; `accumulate` then adds the product onto C (out + Σ, as the reference). So at
+ * precision 64 the product is the reference's bit for bit, whatever the blocking or the thread split (at 32,
+ * the same operations rounded to float32). With relaxed-SIMD fused multiply-add (`mode` 'wasm-relaxed-simd')
+ * each multiply-add rounds once instead: still independent of the threads, no longer the reference's bits.
+ *
+ * Rows of C are split among the threads of a `Pool` (`pool.ts`) when the product is large enough to pay for the
+ * hand-off; each C entry is still formed by one thread in the same order, so the thread count never changes a bit.
+ */
+import type { F } from './data.js';
+import type { Workspace } from './workspace.js';
+
+/** A strided matrix: entry (i, p) at data[off + i·rs + p·cs]. */
+export interface Strided {
+  readonly data: F;
+  readonly off: number;
+  readonly rs: number;
+  readonly cs: number;
+}
+
+/** Products smaller than this many multiply-adds stay in JavaScript (packing would cost more than it saves). */
+export const GEMM_MIN_MACS = 2048;
+
+/** Bytes of B per column panel: a slice every row block reuses while it is in cache. */
+const PANEL_BYTES = 2 ** 17;
+
+const pack = (dst: F, dOff: number, ld: number, src: Strided, rows: number, cols: number): void => {
+  const { data, off, rs, cs } = src;
+  if (cs === 1) {
+    for (let i = 0; i < rows; i++) dst.set(data.subarray(off + i * rs, off + i * rs + cols), dOff + i * ld);
+    return;
+  }
+  for (let i = 0; i < rows; i++) {
+    const d = dOff + i * ld;
+    const s = off + i * rs;
+    for (let p = 0; p < cols; p++) dst[d + p] = data[s + p * cs]!;
+  }
+};
+
+/**
+ * C[i, j] (+)= Σ_p A[i, p] B[p, j] for i < m, j < n, p < k, into c (row stride ldc). Falls back to a JavaScript
+ * loop in the same order for small products.
+ */
+export const gemm = (ws: Workspace, m: number, n: number, k: number, a: Strided, b: Strided, c: F, cOff: number, ldc: number, accumulate: boolean): void => {
+  if (m === 0 || n === 0) return;
+  if (k === 0 || m * n * k < GEMM_MIN_MACS || n < ws.width) return jsGemm(m, n, k, a, b, c, cOff, ldc, accumulate);
+  const ldb = Math.ceil(n / ws.width) * ws.width;
+  const eb = ws.bytesPerElement;
+  const [aw, bw, cw] = ws.reserve([m * k, k * ldb, m * ldb]).offsets as [number, number, number];
+  const view = ws.view();
+  pack(view, aw / eb, k, a, m, k);
+  pack(view, bw / eb, ldb, b, k, n);
+  const pw = Math.max(ws.width, Math.floor(PANEL_BYTES / (k * eb) / ws.width) * ws.width);
+  ws.run({ m, k, ldb, aw, bw, cw, pw }, m * n * k);
+  const out = ws.view();
+  const cw0 = cw / eb;
+  for (let i = 0; i < m; i++) {
+    const src = cw0 + i * ldb;
+    const dst = cOff + i * ldc;
+    if (!accumulate) c.set(out.subarray(src, src + n), dst);
+    else for (let j = 0; j < n; j++) c[dst + j] = c[dst + j]! + out[src + j]!;
+  }
+};
+
+/** Rows i0…i1−1 of a packed product (the unit of work of one thread). */
+export const gemmRows = (
+  mm: readonly ((e: number, o: number, j: number, K: number, ld: number, ncols: number, sc: number) => void)[],
+  ones: number,
+  eb: number,
+  job: { readonly k: number; readonly ldb: number; readonly aw: number; readonly bw: number; readonly cw: number; readonly pw: number },
+  i0: number,
+  i1: number,
+): void => {
+  const { k, ldb, aw, bw, cw, pw } = job;
+  for (let p0 = 0; p0 < ldb; p0 += pw) {
+    const nc = Math.min(pw, ldb - p0);
+    for (let i = i0; i < i1; i += 4) {
+      const r = Math.min(4, i1 - i);
+      mm[r - 1]!(bw + p0 * eb, cw + (i * ldb + p0) * eb, aw + i * k * eb, k, ldb, nc, ones);
+    }
+  }
+};
+
+/**
+ * The same product in JavaScript: Σ_p from +0 ascending, then (accumulate) C + Σ, every operation rounded to the
+ * storage precision (Math.fround in float32) as the SIMD kernel rounds, so a product's value does not depend on
+ * which path its shape takes.
+ */
+const jsGemm = (m: number, n: number, k: number, a: Strided, b: Strided, c: F, cOff: number, ldc: number, accumulate: boolean): void => {
+  const f32 = c instanceof Float32Array;
+  for (let i = 0; i < m; i++) {
+    const ar = a.off + i * a.rs;
+    for (let j = 0; j < n; j++) {
+      const bc = b.off + j * b.cs;
+      let s = 0;
+      if (f32) for (let p = 0; p < k; p++) s = Math.fround(s + Math.fround(a.data[ar + p * a.cs]! * b.data[bc + p * b.rs]!));
+      else for (let p = 0; p < k; p++) s += a.data[ar + p * a.cs]! * b.data[bc + p * b.rs]!;
+      const at = cOff + i * ldc + j;
+      c[at] = accumulate ? c[at]! + s : s;
+    }
+  }
+};

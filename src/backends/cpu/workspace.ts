@@ -1,0 +1,90 @@
+/**
+ * The WebAssembly memory the CPU backend packs matrix products into, with the SIMD kernels bound to it on the
+ * calling thread and (shared) on the pool's workers. It grows by doubling; a shared memory grows in place and its
+ * workers see the growth, an unshared one (one thread) is replaced with its instance.
+ */
+import type { F } from './data.js';
+import { gemmRows } from './gemm.js';
+import type { Job, Pool } from './pool.js';
+import { type MmFn, type TraceKernels, type WasmPrecision, instantiate } from './wasm.js';
+
+/** Products with fewer multiply-adds than this run on the calling thread alone (the hand-off costs ~20 µs). */
+export const PARALLEL_MIN_MACS = 1 << 19;
+
+const align16 = (n: number): number => Math.ceil(n / 16) * 16;
+
+export class Workspace {
+  readonly width: number;
+  readonly bytesPerElement: number;
+  private memory: { readonly buffer: ArrayBuffer; grow(pages: number): number } | null = null;
+  private mm: readonly MmFn[] = [];
+  private id = 0;
+  private bytes = 0;
+  private cached: F | null = null;
+
+  constructor(
+    private readonly kernels: TraceKernels,
+    private readonly precision: WasmPrecision,
+    private readonly pool: Pool | null,
+  ) {
+    this.width = kernels.width;
+    this.bytesPerElement = precision === 64 ? 8 : 4;
+  }
+
+  /** Byte offsets of regions of the given element counts (after 4 ones for the kernels' row scales), growing as needed. */
+  reserve(counts: readonly number[]): { readonly offsets: readonly number[]; readonly ones: number } {
+    const eb = this.bytesPerElement;
+    let off = align16(4 * eb);
+    const offsets = counts.map((n) => {
+      const o = off;
+      off = align16(off + n * eb);
+      return o;
+    });
+    if (off > this.bytes) this.grow(off);
+    return { offsets, ones: 0 };
+  }
+
+  private grow(need: number): void {
+    const bytes = Math.max(need, 2 * this.bytes, 1 << 20);
+    if (this.memory !== null && this.pool !== null) {
+      this.memory.grow(Math.ceil((bytes - this.memory.buffer.byteLength) / 65536));
+    } else {
+      if (this.pool !== null) throw new Error('unreachable');
+      const inst = instantiate(this.kernels, bytes, false);
+      this.memory = inst.memory;
+      this.mm = inst.mm;
+    }
+    this.bytes = this.memory!.buffer.byteLength;
+    this.cached = null;
+    this.view().fill(1, 0, 4);
+  }
+
+  /** A typed view of the whole memory (valid until the next `reserve`). */
+  view(): F {
+    const buf = this.memory!.buffer;
+    // An explicit length: a view of a shared (growable) buffer without one tracks its length, which V8 runs slower.
+    if (this.cached === null || this.cached.buffer !== buf || this.cached.byteLength !== buf.byteLength)
+      this.cached = this.precision === 64 ? new Float64Array(buf, 0, buf.byteLength / 8) : new Float32Array(buf, 0, buf.byteLength / 4);
+    return this.cached;
+  }
+
+  /** Run a packed product's rows, split among the pool's threads when it is large. */
+  run(job: Omit<Extract<Job, { kind: 'gemm' }>, 'kind' | 'mem' | 'precision' | 'ones'> & { readonly m: number }, macs: number): void {
+    const full = { kind: 'gemm' as const, mem: this.id, precision: this.precision, ones: 0, ...job };
+    const local = (from: number, to: number) => gemmRows(this.mm, 0, this.bytesPerElement, full, from, to);
+    if (this.pool === null || this.pool.threads === 1 || macs < PARALLEL_MIN_MACS || job.m < 8) return local(0, job.m);
+    this.pool.parallel(full, job.m, 4, local);
+  }
+
+  /** Create the shared memory for a pool up front (its size is fixed by the largest product seen, doubling). */
+  static shared(kernels: TraceKernels, precision: WasmPrecision, pool: Pool): Workspace {
+    const ws = new Workspace(kernels, precision, pool);
+    const inst = instantiate(kernels, 1 << 20, true);
+    ws.memory = inst.memory;
+    ws.mm = inst.mm;
+    ws.id = pool.share(inst.memory, precision, kernels.sharedModule!);
+    ws.bytes = inst.memory.buffer.byteLength;
+    ws.view().fill(1, 0, 4);
+    return ws;
+  }
+}
