@@ -6,10 +6,29 @@
 import ndarray from 'ndarray';
 import { type Backend, type DeviceArray, sameShape } from '../backends/backend.js';
 import type { OpContext } from '../ops/context.js';
+import { OuterSums } from '../ops/outerSums.js';
 
 export class Buffers<A extends DeviceArray> implements OpContext<A> {
   private readonly arrays = new Map<string, A>();
+  outer: OuterSums<A> | null = null;
   constructor(readonly be: Backend<A>) {}
+
+  /**
+   * Run `f` with per-example outer products (`addOuter` with 'each') stacked and added to their accumulators as
+   * one product each when `f` returns (src/ops/outerSums.ts; `steps`: the terms an accumulator is expected to
+   * get). Inside `f` those accumulators must not be read, nor written otherwise.
+   */
+  sumOuterProducts<T>(steps: number, f: () => T): T {
+    if (this.outer !== null) throw new Error('sumOuterProducts does not nest');
+    this.outer = new OuterSums(this, steps);
+    try {
+      const r = f();
+      this.outer.flush();
+      return r;
+    } finally {
+      this.outer = null;
+    }
+  }
 
   /** The buffer `key` with this shape (re-allocated, zeroed, if its shape changed; otherwise as last written). */
   tmp(key: string, shape: readonly number[]): A {

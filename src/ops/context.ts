@@ -4,9 +4,15 @@
  * registers one.
  */
 import type { Backend, DeviceArray } from '../backends/backend.js';
+import type { OuterSums } from './outerSums.js';
 
 export interface OpContext<A extends DeviceArray = DeviceArray> {
   readonly be: Backend<A>;
+  /**
+   * Where per-example outer products go while a method sums them over a sequence (`Buffers.sumOuterProducts`):
+   * stacked and added as one product at the end. Null: each is added at once.
+   */
+  readonly outer?: OuterSums<A> | null;
   /** The scratch array `key` with this shape: allocated on first use, then reused (its contents are stale). */
   tmp(key: string, shape: readonly number[]): A;
   /** A constant array (an identity matrix, a column of ones), made once from host data and cached. */
@@ -80,6 +86,7 @@ export const addOuter = <A extends DeviceArray>(ctx: OpContext<A>, key: string, 
   const [B, m] = u.shape as [number, number];
   const n = v.shape[1]!;
   if (reduce === 'each') {
+    if (ctx.outer) return ctx.outer.add(acc, u, v);
     be.matmul(acc, be.reshape(u, [B, m, 1]), be.reshape(v, [B, 1, n]), { accumulate: true });
     return;
   }

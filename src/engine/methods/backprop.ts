@@ -21,16 +21,19 @@ const backward = <A extends DeviceArray>(m: MethodContext<A>, cut: readonly bool
   const each = gradAccumulators(m, 'each');
   const carry = buf.zeroed('bp.carry', [seq.B, seq.S]);
   const d = buf.tmp('bp.d', [seq.B, seq.S]);
-  for (let k = seq.T - 1; k >= 0; k--) {
-    be.binary(d, seq.imm(k), carry, 'add');
-    const inj = injections?.get(k);
-    if (inj !== undefined) be.binary(d, d, inj, 'add');
-    cellParamGrad(buf, spec, seq.st(k), seq.x(k), seq.cache(k), d, each, 'each');
-    readoutGrad(buf, seq.dy(k), seq.h(k), each['W_out']!, each['b_out']!, 'each');
-    if (k === 0) break;
-    if (cut?.[k - 1]) be.fill(carry, 0);
-    else cellStateVjp(buf, spec, params, seq.st(k), seq.cache(k), d, carry);
-  }
+  // The weights' per-example outer products, stacked over the steps and summed as one product each.
+  buf.sumOuterProducts(seq.T, () => {
+    for (let k = seq.T - 1; k >= 0; k--) {
+      be.binary(d, seq.imm(k), carry, 'add');
+      const inj = injections?.get(k);
+      if (inj !== undefined) be.binary(d, d, inj, 'add');
+      cellParamGrad(buf, spec, seq.st(k), seq.x(k), seq.cache(k), d, each, 'each');
+      readoutGrad(buf, seq.dy(k), seq.h(k), each['W_out']!, each['b_out']!, 'each');
+      if (k === 0) break;
+      if (cut?.[k - 1]) be.fill(carry, 0);
+      else cellStateVjp(buf, spec, params, seq.st(k), seq.cache(k), d, carry);
+    }
+  });
   return each;
 };
 

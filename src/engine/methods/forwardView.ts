@@ -25,11 +25,13 @@ export const bpLambdaForwardView = <A extends DeviceArray>(m: MethodContext<A>, 
   const inputs: (A | null)[] = [];
   const pred = (k: number) => buf.tmp(`fv.p${k}`, [B, R]);
   mode.begin();
-  for (let k = 0; k < T; k++) {
-    const final = k === T - 1;
-    inputs.push(forwardAndPredict(m, mode, k, final, pred(k)));
-    mode.learn(k, pred(k), final, each, 'each');
-  }
+  buf.sumOuterProducts(T, () => {
+    for (let k = 0; k < T; k++) {
+      const final = k === T - 1;
+      inputs.push(forwardAndPredict(m, mode, k, final, pred(k)));
+      mode.learn(k, pred(k), final, each, 'each');
+    }
+  });
   // The λ-targets, from the last step back; the errors G^λ_t − p_t kept per step.
   const err = (k: number) => buf.tmp(`fv.err${k}`, [B, R]);
   const target = buf.tmp('fv.target', [B, R]);
@@ -59,11 +61,13 @@ export const bpLambdaForwardView = <A extends DeviceArray>(m: MethodContext<A>, 
   // Σ_t err_t ⊗ [z_t; 1] per example, in step order, then the batch mean.
   const uW = buf.zeroed('fv.uW', [B, R, n]);
   const ub = buf.zeroed('fv.ub', [B, R]);
-  for (let k = 0; k < T; k++) {
-    if (!errors[k]) continue;
-    addOuter(buf, 'fv.gW', uW, err(k), inputs[k]!, 'each');
-    addRows(buf, 'fv.gb', ub, err(k), 'each');
-  }
+  buf.sumOuterProducts(T, () => {
+    for (let k = 0; k < T; k++) {
+      if (!errors[k]) continue;
+      addOuter(buf, 'fv.gW', uW, err(k), inputs[k]!, 'each');
+      addRows(buf, 'fv.gb', ub, err(k), 'each');
+    }
+  });
   m.apply(meanOfEach(m, each), meanSynthUpdate(m, 'fv.synth', uW, ub));
   return 'sequences';
 };
