@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
  * `npm run bench`: every backend and mode on the three tasks of the paper (their paper presets), each case in a fresh Node process
- * (`bplambda bench … --json`, so JIT state and peak memory are per case), printed as a table and written to
- * bench/results.json.
+ * (`bplambda bench … --json`, so JIT state and peak memory are per case), the CPU backend on every core and on one;
+ * then the matrix product alone (bench/kernels.mjs) and, when python3-torch is installed, PyTorch's nn.LSTM BPTT
+ * and torch.matmul on the same shapes and thread counts (bench/torch_lstm.py); printed as tables with the issue's
+ * targets as ratios within this run, and written to bench/results.json.
  *
  * Batches are reduced where a backend is slow (the trace update is cubic to quartic in the hidden size); every
  * reduction shows in the `batch` column and in the case's note. Timings on a shared machine are noisy: the
@@ -23,10 +25,11 @@ const SLOW = ['reference', 'gpujs-cpu', 'gpujs-webasm'];
 const GPU = ['gpujs-gpu', 'gpujs-headlessgl', 'gpujs-webgl', 'gpujs-webgl2', 'gpujs-webgpu'];
 const ALL = [...FAST, ...JS, ...SLOW];
 
-/** One case: CLI arguments beyond --json. */
+/** One case: CLI arguments beyond --json. The fast backends run on every core unless `--threads 1` is given. */
 const cases = [];
 const add = (backends, args) => backends.forEach((b) => cases.push(['--backend', b, ...args]));
 const w = (warmup, batches) => ['--warmup', String(warmup), '--batches', String(batches)];
+const ONE = ['--threads', '1'];
 
 const FV = ['--computation', 'forward-view'];
 
@@ -38,25 +41,31 @@ add(ALL, ['--task', 'toy', '--method', 'bptt', ...w(5, 10)]);
 
 // seq-MNIST: LSTM 30, batch 50, T 28 — the paper's cell mode, then the full-state mode
 add(FAST, ['--task', 'seq-mnist', ...w(2, 5)]);
+add(FAST, ['--task', 'seq-mnist', ...ONE, ...w(2, 5)]);
 add(JS, ['--task', 'seq-mnist', ...w(1, 2)]);
 add(SLOW, ['--task', 'seq-mnist', ...w(1, 1)]);
-add(ALL, ['--task', 'seq-mnist', ...FV, ...w(1, 3)]);
+add(ALL, ['--task', 'seq-mnist', ...FV, ...w(2, 7)]);
+add(FAST, ['--task', 'seq-mnist', ...FV, ...ONE, ...w(2, 7)]);
 add(FAST, ['--task', 'seq-mnist', '--mode', 'full', ...w(1, 2)]);
 add(JS, ['--task', 'seq-mnist', '--mode', 'full', ...w(0, 1)]);
 add(SLOW, ['--task', 'seq-mnist', '--mode', 'full', '--batch', '5', ...w(0, 1)]);
 add(ALL, ['--task', 'seq-mnist', '--mode', 'full', ...FV, ...w(1, 3)]);
-add(ALL, ['--task', 'seq-mnist', '--method', 'bptt', ...w(1, 3)]);
+add(ALL, ['--task', 'seq-mnist', '--method', 'bptt', ...w(3, 15)]);
+add(FAST, ['--task', 'seq-mnist', '--method', 'bptt', ...ONE, ...w(3, 15)]);
 
 // copy-repeat: LSTM 100, N = R = 5 (T = 33), cell mode; the batch of 100 is reduced for the traces on CPU
 add(FAST, ['--task', 'copy-repeat', '--batch', '4', ...w(1, 1)]);
+add(FAST, ['--task', 'copy-repeat', '--batch', '4', ...ONE, ...w(1, 1)]);
 add(JS, ['--task', 'copy-repeat', '--batch', '1', ...w(0, 1)]);
 add(SLOW, ['--task', 'copy-repeat', '--batch', '1', ...w(0, 1)]);
-add([...FAST, ...JS], ['--task', 'copy-repeat', ...FV, ...w(1, 2)]);
+add([...FAST, ...JS], ['--task', 'copy-repeat', ...FV, ...w(1, 3)]);
+add(FAST, ['--task', 'copy-repeat', ...FV, ...ONE, ...w(1, 3)]);
 add(SLOW, ['--task', 'copy-repeat', ...FV, '--batch', '10', ...w(0, 1)]);
-add([...FAST, ...JS], ['--task', 'copy-repeat', '--method', 'bptt', ...w(1, 2)]);
+add([...FAST, ...JS], ['--task', 'copy-repeat', '--method', 'bptt', ...w(2, 5)]);
+add(FAST, ['--task', 'copy-repeat', '--method', 'bptt', ...ONE, ...w(2, 5)]);
 add(SLOW, ['--task', 'copy-repeat', '--method', 'bptt', '--batch', '10', ...w(0, 1)]);
 
-// the paper's copy-repeat batch of 100, once, on the fastest CPU backend (the authors' PyTorch: 13.5–43 s a batch)
+// the paper's copy-repeat batch of 100, once, on the fastest CPU backend on every core
 add(['cpu-f32'], ['--task', 'copy-repeat', ...w(0, 1)]);
 
 // GPU modes: recorded as unavailable (with the reason) where they cannot start
@@ -83,8 +92,34 @@ for (const args of cases) {
   }
 }
 
+// The CPU backend's matrix product alone: the ceiling of the kernels the trainer runs (bench/kernels.mjs).
+const kernels = [];
+{
+  const r = spawnSync(process.execPath, [join(root, 'bench', 'kernels.mjs')], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+  if (r.status === 0) kernels.push(...r.stdout.trim().split('\n').map((l) => JSON.parse(l)));
+  else failed.push({ args: 'bench/kernels.mjs', status: r.status, signal: r.signal, stderr: (r.stderr ?? '').slice(-2000) });
+}
+
+// What a user would pick instead: PyTorch nn.LSTM + autograd BPTT and torch.matmul, when python3-torch is installed.
+const torch = [];
+let torchNote = null;
+{
+  const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
+  if (python === undefined) torchNote = 'PyTorch not found (apt install python3-torch libopenblas0-pthread): the side-by-side rows are skipped';
+  else
+    for (const threads of [...new Set([1, cpus().length])]) {
+      const r = spawnSync(python, [join(root, 'bench', 'torch_lstm.py'), '--threads', String(threads)], { cwd: root, encoding: 'utf8', timeout: 600_000 });
+      if (r.status === 0) torch.push(...r.stdout.trim().split('\n').map((l) => JSON.parse(l)));
+      else failed.push({ args: `bench/torch_lstm.py --threads ${threads}`, status: r.status, signal: r.signal, stderr: (r.stderr ?? '').slice(-2000) });
+    }
+  if (python !== undefined) {
+    const blas = spawnSync(python, ['-c', 'import torch; print(torch.__config__.show())'], { encoding: 'utf8' }).stdout ?? '';
+    torchNote = `PyTorch ${torch[0]?.torch ?? '?'} (${python}); BLAS as linked at run time (Debian: libopenblas0-pthread if installed, else the reference BLAS). ${/BLAS_INFO=(\S+)/.exec(blas)?.[1] ?? ''}`.trim();
+  }
+}
+
 const fmt = (x, d = 1) => (x === null || x === undefined ? '—' : x.toFixed(d));
-const header = ['task', 'method', 'computation', 'backend', 'mode', 'prec', 'B', 'H', 'T', 'ms/batch', 'ms/step', 'trace GFLOP/s', 'peak RSS MB', 'backend MB'];
+const header = ['task', 'method', 'computation', 'backend', 'mode', 'prec', 'thr', 'B', 'H', 'T', 'ms/batch', 'ms/step', 'trace GFLOP/s', 'products GFLOP/s', 'peak RSS MB', 'backend MB'];
 const rows = results.map((r) => [
   r.task,
   r.method + (r.synthMode ? ` ${r.synthMode}` : ''),
@@ -92,48 +127,87 @@ const rows = results.map((r) => [
   r.backend,
   r.mode,
   `f${r.precision}`,
+  String(r.threads ?? 1),
   String(r.batch),
   String(r.hidden),
   String(r.steps),
   fmt(r.msPerBatch),
   fmt(r.msPerStep, 2),
   fmt(r.gflops, 2),
+  fmt(r.denseGflops, 2),
   fmt(r.peakRssMB, 0),
   fmt(r.backendPeakMB, 0),
 ]);
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-const line = (cells) => cells.map((c, i) => (i >= 6 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
-const out = [line(header), line(widths.map((n) => '-'.repeat(n))), ...rows.map(line)];
-
-// The speed target: seq-MNIST shape, BP(λ) with the authors' settings (LSTM 30, batch 50, T 28, cell mode,
-// per-step clip 1): the authors' PyTorch code takes about 200 ms per batch on this kind of machine.
-const AUTHORS_MS = 200;
-const target = results.filter((r) => r.task === 'seq-mnist' && r.method === 'bp-lambda' && r.synthMode === 'cell' && r.batch === 50);
-const traces = target.filter((r) => r.computation === 'traces').sort((a, b) => a.msPerBatch - b.msPerBatch)[0];
-const view = target.filter((r) => r.computation === 'forward-view').sort((a, b) => a.msPerBatch - b.msPerBatch)[0];
-const summary = {
-  authorsPytorchMsPerBatch: AUTHORS_MS,
-  bestTraces: traces ? { backend: traces.backend, msPerBatch: traces.msPerBatch, vsAuthors: traces.msPerBatch / AUTHORS_MS } : null,
-  bestForwardView: view ? { backend: view.backend, msPerBatch: view.msPerBatch, vsAuthors: view.msPerBatch / AUTHORS_MS, note: 'forward view: per-step clip off (it is exact only without it)' } : null,
+for (const t of torch.filter((x) => x.kind === 'nn.LSTM BPTT'))
+  rows.push([t.task, 'bptt', '', 'pytorch nn.LSTM', 'autograd', `f${t.precision}`, String(t.threads), String(t.batch), String(t.hidden), String(t.steps), fmt(t.msPerBatch), fmt(t.msPerBatch / t.steps, 2), '—', '—', '—', '—']);
+const table = (head, body, left) => {
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (cells) => cells.map((c, i) => (i >= left ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  return [line(head), line(widths.map((n) => '-'.repeat(n))), ...body.map(line)];
 };
-out.push('');
-out.push(`seq-MNIST target (authors' PyTorch ≈ ${AUTHORS_MS} ms/batch, cell mode, batch 50, T 28):`);
-if (traces) out.push(`  best traces (authors' settings, clip 1): ${traces.backend} ${fmt(traces.msPerBatch)} ms/batch (${fmt(traces.msPerBatch / AUTHORS_MS, 2)}× the authors')`);
-if (view) out.push(`  best forward view (clip off):            ${view.backend} ${fmt(view.msPerBatch)} ms/batch (${fmt(view.msPerBatch / AUTHORS_MS, 2)}× the authors')`);
+const out = table(header, rows, 6);
+
+out.push('', 'The matrix product alone (square n × n × n, packing included; the ceiling of the trainer\'s products):');
+out.push(
+  ...table(
+    ['kernel', 'prec', 'threads', 'n', 'GFLOP/s'],
+    [
+      ...kernels.map((k) => [`bplambda matmul (${k.mode})`, `f${k.precision}`, String(k.threads), String(k.n), fmt(k.gflops, 1)]),
+      ...torch.filter((t) => t.kind === 'matmul peak').map((t) => ['torch.matmul', `f${t.precision}`, String(t.threads), String(t.n), fmt(t.gflops, 1)]),
+    ],
+    1,
+  ),
+);
+
+// The targets of the fast-CPU issue, as ratios measured in this run.
+const cores = cpus().length;
+const pick = (f) => results.filter(f).sort((a, b) => a.msPerBatch - b.msPerBatch)[0];
+const ours = (task, method, computation, prec, threads = cores) =>
+  pick((r) => r.task === task && r.method === method && (computation === null || r.computation === computation) && r.precision === prec && r.backend.startsWith('cpu-f') && !r.backend.endsWith('-js') && r.threads === threads && r.batch === (task === 'seq-mnist' ? 50 : 100));
+const torchMs = (task, prec, threads = cores) => torch.find((t) => t.kind === 'nn.LSTM BPTT' && t.task === task && t.precision === prec && t.threads === threads)?.msPerBatch;
+const AUTHORS_MS = { 'seq-mnist': [145, 558] };
+const targets = [];
+const ratio = (name, mine, theirs, limit, what) =>
+  targets.push({ name, ms: mine?.msPerBatch ?? null, against: theirs ?? null, ratio: mine && theirs ? mine.msPerBatch / theirs : null, limit, what, met: mine && theirs ? mine.msPerBatch / theirs <= limit : null });
+ratio('seq-MNIST BPTT vs nn.LSTM BPTT (f32)', ours('seq-mnist', 'bptt', null, 32), torchMs('seq-mnist', 32), 1.5, 'ratio of ms/batch');
+ratio('seq-MNIST BP(λ) forward view vs nn.LSTM BPTT (f32)', ours('seq-mnist', 'bp-lambda', 'forward-view', 32), torchMs('seq-mnist', 32), 2.5, 'ratio of ms/batch');
+ratio('copy-repeat BPTT vs nn.LSTM BPTT (f32)', ours('copy-repeat', 'bptt', null, 32), torchMs('copy-repeat', 32), 2, 'ratio of ms/batch');
+ratio('copy-repeat BP(λ) forward view vs nn.LSTM BPTT (f32)', ours('copy-repeat', 'bp-lambda', 'forward-view', 32), torchMs('copy-repeat', 32), 4, 'ratio of ms/batch');
+const online = ours('seq-mnist', 'bp-lambda', 'traces', 32);
+targets.push({
+  name: "seq-MNIST online BP(λ), cell mode, vs the authors' code",
+  ms: online?.msPerBatch ?? null,
+  against: AUTHORS_MS['seq-mnist'],
+  ratio: online ? AUTHORS_MS['seq-mnist'].map((a) => online.msPerBatch / a) : null,
+  limit: 0.3,
+  what: "the authors' figures on this kind of machine (../shared/research/authors-code-timings.md: 145–558 ms on different days), not timed in this run",
+  met: online ? online.msPerBatch / AUTHORS_MS['seq-mnist'][1] <= 0.3 : null,
+});
+const trace = pick((r) => r.task === 'copy-repeat' && r.computation === 'traces' && r.precision === 32 && r.threads === cores && r.gflops !== null && r.backend === 'cpu-f32');
+targets.push({ name: 'copy-repeat online trace update, f32, every core', gflops: trace?.gflops ?? null, limit: 60, what: 'GFLOP/s (at least)', met: trace ? trace.gflops >= 60 : null });
+out.push('', `Targets (ratios within this run; ${cores} cores):`);
+for (const t of targets) {
+  const v = t.gflops !== undefined ? `${fmt(t.gflops, 1)} GFLOP/s (≥ ${t.limit})` : Array.isArray(t.ratio) ? `${fmt(t.ms)} ms: ${t.ratio.map((x) => fmt(x, 2)).join('–')}× (≤ ${t.limit}×)` : `${fmt(t.ms)} ms vs ${fmt(t.against)} ms: ${fmt(t.ratio, 2)}× (≤ ${t.limit}×)`;
+  out.push(`  ${t.met === null ? '?  ' : t.met ? 'met' : 'NOT'}  ${t.name}: ${v}`);
+}
+if (torchNote !== null) out.push(torchNote);
 for (const u of unavailable) out.push(`unavailable: ${u.backend}: ${u.reason}`);
 for (const f of failed) out.push(`FAILED: ${f.args} (${f.signal ?? f.status})`);
-out.push(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average now ${loadavg().map((x) => x.toFixed(2)).join(' ')}; shared machine: timings are noisy.`);
+out.push(`machine: ${cores} × ${cpus()[0]?.model ?? '?'}, load average now ${loadavg().map((x) => x.toFixed(2)).join(' ')}; shared machine: timings are noisy.`);
 out.push(`total ${((Date.now() - started) / 1000).toFixed(0)} s`);
 process.stdout.write(`${out.join('\n')}\n`);
 
 const json = {
-  format: 'bplambda-bench/2',
+  format: 'bplambda-bench/3',
   generated: new Date().toISOString(),
-  machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadavgAtEnd: loadavg() },
+  machine: { cpus: cores, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadavgAtEnd: loadavg() },
   note:
-    'Each case ran in a fresh process. Batches are reduced where noted (column batch; note). The machine may be shared with other processes (see each case\'s machine.loadavg): timings are noisy. No GPU was available: the GPU modes are listed under unavailable with the reason.',
-  summary,
+    "Each case ran in a fresh process. Batches are reduced where noted (column batch; note). The machine may be shared with other processes (see each case's machine.loadavg): timings are noisy; compare ratios within one run. No GPU was available: the GPU modes are listed under unavailable with the reason.",
+  targets,
   results,
+  kernels,
+  torch,
+  torchNote,
   unavailable,
   failed,
   totalSeconds: (Date.now() - started) / 1000,

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -37,6 +37,10 @@ describe('run: argument errors exit with code 2 and name the option', () => {
     [['run', 'toy', '--engine', 'sequence'], /--engine is given \('sequence'\), expected --computation \(the option was renamed/],
     [['run', 'toy', '--mode', 'cell'], /--mode/],
     [['run'], /missing required argument 'task'/],
+    [['run', 'toy', '--threads', '0'], /--threads is 0, expected an integer from 1 to 256/],
+    [['run', 'toy', '--threads', '2', '--backend', 'reference'], /--threads is 2, expected 1 for the reference backend, which runs on one thread/],
+    [['sweep', 'toy', '--threads', 'x'], /--threads is 'x', expected a number/],
+    [['sweep', 'toy', '--threads', '2', '--backend', 'cpu-f64-js'], /--threads is 2, expected 1 for the cpu-f64-js backend/],
     [['sweep', 'toy', '--methods', 'sg:0'], /--methods has 'sg:0'/],
     [['sweep', 'toy', '--seeds', '1,x'], /--seeds/],
     [['sweep', 'toy', '--workers', '0'], /--workers is 0/],
@@ -61,6 +65,8 @@ describe('run, plot and sweep for real (tiny settings)', () => {
     expect(r.stdout).toMatch(/BP\(0\.5\)/);
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
     expect(summary).toMatchObject({ task: 'toy', method: 'bp-lambda', lambda: 0.5, seed: 3 });
+    // Without --backend: the fastest float64 backend, on every core; the summary says how it ran.
+    expect(summary).toMatchObject({ backend: 'cpu-f64', backendMode: expect.stringMatching(/^wasm-(relaxed-)?simd$/), threads: availableParallelism() });
     expect(summary.seconds).toBeGreaterThan(0);
     expect(summary.finalAlignment).toHaveLength(10);
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
@@ -113,5 +119,7 @@ describe('run, plot and sweep for real (tiny settings)', () => {
     expect(existsSync(join(dir, 'plots', 'toy-alignment.png'))).toBe(true);
     const sweep = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'));
     expect(sweep.summaries).toHaveLength(6);
+    // Two runs at once share the cores.
+    for (const s of sweep.summaries) expect(s.threads).toBe(Math.max(1, Math.floor(availableParallelism() / 2)));
   });
 });

@@ -17,22 +17,43 @@ export const isBackendName = (s: string): s is BackendName => (BACKEND_NAMES as 
 export interface BackendByNameOptions {
   /** The gpu.js module, where this code cannot load it itself (a browser bundle): `await import('gpu.js')`. */
   readonly gpujs?: unknown;
+  /**
+   * Threads of the CPU backends 'cpu-f64' and 'cpu-f32' (default: every core where threads can run). Results do
+   * not depend on it. Refused for the backends that run on one thread (reference, the 'js' kernels) when > 1,
+   * and for gpu.js.
+   */
+  readonly threads?: number;
 }
 
+/** A thread count for a backend: an integer from 1 to 256, and 1 for the backends that run on one thread (`field` names it in errors). */
+export const checkThreads = (name: BackendName, threads: number | undefined, field = 'threads'): void => {
+  if (threads === undefined) return;
+  if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > 256) throw new InvalidInputError(field, 'an integer from 1 to 256', `is ${String(threads)}`);
+  if (threads > 1 && name !== 'cpu-f64' && name !== 'cpu-f32')
+    throw new InvalidInputError(field, `1 for the ${name} backend, which runs on one thread (threads are for cpu-f64 and cpu-f32)`, `is ${threads}`);
+};
+
+/** The fastest float64 backend: the default of `run`, `sweep` and the convenience entry points. */
+export const DEFAULT_BACKEND = 'cpu-f64' satisfies BackendName;
+
 /**
- * Start a backend by name: 'reference' (float64, exact), 'cpu-f64' / 'cpu-f32' (WebAssembly SIMD trace kernels),
- * 'cpu-f64-js' / 'cpu-f32-js' (JavaScript trace kernels), 'gpujs-<mode>'. Throws BackendUnavailableError when
- * it cannot start here, saying why; nothing falls back to another backend.
+ * Start a backend by name: 'reference' (float64, exact: the oracle path), 'cpu-f64' / 'cpu-f32' (WebAssembly SIMD
+ * products and trace kernels on every core), 'cpu-f64-js' / 'cpu-f32-js' (JavaScript kernels, one thread),
+ * 'gpujs-<mode>'. Throws BackendUnavailableError when it cannot start here, saying why; nothing falls back to
+ * another backend.
  */
 export const backendByName = async (name: BackendName, options: BackendByNameOptions = {}): Promise<Backend> => {
   if (!isBackendName(name)) throw new InvalidInputError('backend', `one of ${BACKEND_NAMES.join(', ')}`, `is '${String(name)}'`);
+  const { threads } = options;
+  checkThreads(name, threads);
+  const t = threads === undefined ? {} : { threads };
   switch (name) {
     case 'reference':
       return referenceBackend() as unknown as Backend;
     case 'cpu-f64':
-      return cpuBackend({ precision: 64, kernels: 'wasm' }) as unknown as Backend;
+      return cpuBackend({ precision: 64, kernels: 'wasm', ...t }) as unknown as Backend;
     case 'cpu-f32':
-      return cpuBackend({ precision: 32, kernels: 'wasm' }) as unknown as Backend;
+      return cpuBackend({ precision: 32, kernels: 'wasm', ...t }) as unknown as Backend;
     case 'cpu-f64-js':
       return cpuBackend({ precision: 64, kernels: 'js' }) as unknown as Backend;
     case 'cpu-f32-js':

@@ -6,7 +6,7 @@
  * backend's peak bytes and the process's peak resident memory. Timings depend on the machine's load.
  */
 import { cpus, loadavg } from 'node:os';
-import type { Backend, DeviceArray } from '../backends/backend.js';
+import type { Backend, CellSpec, DeviceArray } from '../backends/backend.js';
 import { type BackendName, backendByName } from '../backends/registry.js';
 import { learnerInit } from '../core/learner.js';
 import type { Batch } from '../core/model.js';
@@ -31,6 +31,8 @@ export interface BenchOptions {
   readonly batches: number;
   readonly warmup: number;
   readonly batch?: number;
+  /** Threads of a CPU backend (default: every core). */
+  readonly threads?: number;
 }
 
 export interface BenchResult {
@@ -50,8 +52,16 @@ export interface BenchResult {
   readonly msPerBatch: number;
   readonly msPerBatchMin: number;
   readonly msPerStep: number;
+  /** Threads the backend ran on. */
+  readonly threads: number;
   /** Trace-update GFLOP/s (null without traces). */
   readonly gflops: number | null;
+  /**
+   * GFLOP/s of the dense products as the trainer calls them (the generic matmul and the fused cell forward and
+   * state VJP, packing and hand-off included), and their share of the batch time; null where none ran.
+   */
+  readonly denseGflops: number | null;
+  readonly denseShare: number | null;
   readonly traceMsPerBatch: number | null;
   readonly traceGflopPerBatch: number | null;
   readonly backendPeakMB: number;
@@ -92,6 +102,35 @@ const benchBatches = (c: RunConfig, n: number): Batch[] => {
   });
 };
 
+/** Wrap a backend's dense products (matmul, fused cell forward and state VJP) to time them and count their flops. */
+const timeDense = (backend: Backend) => {
+  const clock = { ms: 0, flops: 0 };
+  const timed = <F extends (...args: never[]) => void>(f: F, flops: (...args: Parameters<F>) => number): F =>
+    ((...args: Parameters<F>) => {
+      const t0 = performance.now();
+      f(...args);
+      clock.ms += performance.now() - t0;
+      clock.flops += flops(...args);
+    }) as F;
+  const size = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
+  backend.matmul = timed(backend.matmul.bind(backend), (out, a, _b, o) => 2 * size(out.shape) * a.shape[a.shape.length - (o?.transposeA ? 2 : 1)]!);
+  const fused = backend.fused as Record<string, unknown> | undefined;
+  const f = backend.fused;
+  // [B, G] pre-activations from [x | h]: G = H (RNN) or 4H (LSTM), S = H or 2H.
+  const gates = (spec: CellSpec, S: number) => (spec.type === 'rnn' ? { G: S, H: S } : { G: 2 * S, H: S / 2 });
+  if (fused !== undefined && f?.cellForward !== undefined)
+    fused['cellForward'] = timed(f.cellForward, (spec, _p, prev, x) => {
+      const { G, H } = gates(spec, prev.shape[1]!);
+      return 2 * prev.shape[0]! * G * (x.shape[1]! + H);
+    });
+  if (fused !== undefined && f?.cellStateVjp !== undefined)
+    fused['cellStateVjp'] = timed(f.cellStateVjp, (spec, _p, prev) => {
+      const { G, H } = gates(spec, prev.shape[1]!);
+      return 2 * prev.shape[0]! * G * H;
+    });
+  return clock;
+};
+
 /** Wrap a backend's traceUpdate to time it and count its flops. */
 const timeTraces = (backend: Backend) => {
   const clock = { ms: 0, flops: 0 };
@@ -115,16 +154,20 @@ const median = (xs: readonly number[]): number => {
 export const runBench = async (o: BenchOptions): Promise<BenchResult> => {
   const c = benchConfig(o);
   const config = learnerConfigOf(c);
-  const backend = await backendByName(o.backend);
+  const backend = await backendByName(o.backend, o.threads === undefined ? {} : { threads: o.threads });
   let trainer: Trainer | null = null;
   try {
+    await (backend as { ready?: () => Promise<void> }).ready?.();
     const clock = timeTraces(backend);
+    const dense = timeDense(backend);
     trainer = createTrainer(backend, config, c.method === 'bp-lambda' ? { computation: c.computation } : {});
     trainer.load(learnerInit(config, rngFromSeed(1))[0]);
     const batches = benchBatches(c, Math.min(4, o.warmup + o.batches));
     for (let i = 0; i < o.warmup; i++) await trainer.trainBatch(batches[i % batches.length]!);
     clock.ms = 0;
     clock.flops = 0;
+    dense.ms = 0;
+    dense.flops = 0;
     const times: number[] = [];
     let loss = 0;
     for (let i = 0; i < o.batches; i++) {
@@ -151,7 +194,10 @@ export const runBench = async (o: BenchOptions): Promise<BenchResult> => {
       msPerBatch: ms,
       msPerBatchMin: Math.min(...times),
       msPerStep: ms / Math.max(1, T),
+      threads: (backend as { threads?: number }).threads ?? 1,
       gflops: hasTrace ? clock.flops / (clock.ms * 1e6) : null,
+      denseGflops: dense.flops > 0 ? dense.flops / (dense.ms * 1e6) : null,
+      denseShare: dense.flops > 0 ? dense.ms / times.reduce((x, y) => x + y, 0) : null,
       traceMsPerBatch: hasTrace ? clock.ms / o.batches : null,
       traceGflopPerBatch: hasTrace ? clock.flops / o.batches / 1e9 : null,
       backendPeakMB: backend.memory().peakBytes / 2 ** 20,

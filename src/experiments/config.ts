@@ -3,7 +3,7 @@
  * defaults, a named preset of the task and the options given explicitly, then validated (typed errors naming the
  * option).
  */
-import { BACKEND_NAMES, type BackendName } from '../backends/registry.js';
+import { BACKEND_NAMES, type BackendName, DEFAULT_BACKEND } from '../backends/registry.js';
 import { InvalidInputError } from '../core/errors.js';
 import { METHOD_KINDS, type MethodKind, SCHEDULES, type Schedule } from '../core/learner.js';
 import { BP_LAMBDA_MODES, type BpLambdaMode } from '../core/modes.js';
@@ -42,7 +42,10 @@ export interface RunConfig {
    * Only BP(λ) has two computations; the other methods ignore it.
    */
   readonly computation: Computation;
-  /** The backend the trainer runs on (`reference`: float64, exactly the core's numbers). */
+  /**
+   * The backend the trainer runs on: by default 'cpu-f64' (the fastest float64 backend; within the conformance
+   * suite's bounds of the reference), 'reference' for exactly the core's numbers (the oracle path).
+   */
   readonly backend: Backend;
   /** BP(λ) synthesiser mode: 'full' (ĝ on the whole state, exact) or 'cell' (the paper's LSTM dL/dc mode). */
   readonly mode: BpLambdaMode;
@@ -106,7 +109,7 @@ const base = {
   n: 3,
   seed: 0,
   computation: 'traces',
-  backend: 'reference',
+  backend: DEFAULT_BACKEND,
   schedule: 'sequence',
   align: 'end',
   sgTarget: 'discounted',

@@ -79,7 +79,7 @@ export async function* runSteps(c: RunConfig, hooks: RunHooks = {}, resume?: Run
   const elapsed = () => (now() - t0) / 1000;
   const config = learnerConfigOf(c);
   const state = resume?.learner ?? learnerInit(config, runStreams(c.seed).init)[0];
-  const { trainer, close } = await startTrainer(c, config, state);
+  const { trainer, close, execution } = await startTrainer(c, config, state, hooks.threads);
   let current = 0; // the batch whose step was yielded last (−1 once the run has closed)
   try {
     const run = await taskPlugin(c.task).start({ config: c, trainer, hooks, elapsed }, resume?.task);
@@ -122,7 +122,7 @@ export async function* runSteps(c: RunConfig, hooks: RunHooks = {}, resume?: Run
       };
       yield step;
     }
-    return { config: c, columns: run.columns, rows, summary: { ...baseSummary(c, elapsed(), run.total, lastLoss), ...(await run.summary()) } };
+    return { config: c, columns: run.columns, rows, summary: { ...baseSummary(c, elapsed(), run.total, lastLoss), ...execution, ...(await run.summary()) } };
   } finally {
     current = -1;
     close();

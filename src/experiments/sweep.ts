@@ -45,6 +45,8 @@ export const sweepJobs = (
 export interface SweepHooks {
   readonly onProgress?: (job: SweepJob, done: number, total: number, live: string) => void;
   readonly onDone?: (job: SweepJob, summary: Summary) => void;
+  /** Threads of each run's CPU backend (default: the cores shared among the workers running at once, at least 1). */
+  readonly threads?: number;
 }
 
 export const defaultWorkers = (): number => availableParallelism();
@@ -66,9 +68,11 @@ export const runSweep = (jobs: readonly SweepJob[], workers: number, hooks: Swee
         void w.terminate();
         return;
       }
-      w.postMessage({ id: job.id, config: toJson(job.config), dir: job.dir } satisfies JobMessage);
+      w.postMessage({ id: job.id, config: toJson(job.config), dir: job.dir, threads } satisfies JobMessage);
     };
     const n = Math.max(1, Math.min(workers, jobs.length));
+    // Runs share the cores: n workers at once, each run's backend on its share (results do not depend on it).
+    const threads = hooks.threads ?? Math.max(1, Math.floor(availableParallelism() / n));
     if (jobs.length === 0) {
       resolve([]);
       return;

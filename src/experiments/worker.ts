@@ -13,6 +13,8 @@ export interface JobMessage {
   /** The configuration as `toJson` text (Infinity survives). */
   readonly config: string;
   readonly dir: string;
+  /** Threads of the run's CPU backend. */
+  readonly threads: number;
 }
 
 export type WorkerMessage =
@@ -28,6 +30,7 @@ if (port !== null) {
       writeConfig(job.dir, config);
       let last = 0;
       const result = await runExperiment(config, {
+        threads: job.threads,
         onRow: metricsAppender(job.dir),
         onProgress: (p) => {
           const t = performance.now();

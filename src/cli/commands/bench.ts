@@ -11,12 +11,14 @@ import { BACKENDS, METHODS, TASKS, oneOf } from '../../experiments/config.js';
 import { BP_LAMBDA_MODES } from '../../core/modes.js';
 import { COMPUTATIONS } from '../../engine/trainer.js';
 import { withInputErrors } from '../errors.js';
+import { THREADS_HELP, threadsOption } from './run.js';
 
 const fmt = (x: number | null, d = 1) => (x === null ? '—' : x.toFixed(d));
 
 export const benchLine = (r: BenchResult): string =>
   `${r.task.padEnd(11)} ${`${r.backend} (${r.mode}, f${r.precision})`.padEnd(32)} ${`${r.method}${r.synthMode === null ? '' : ` ${r.synthMode}`} ${r.computation ?? ''}`.padEnd(26)} ` +
-  `B${r.batch} H${r.hidden} T${r.steps}: ${fmt(r.msPerBatch)} ms/batch, ${fmt(r.msPerStep, 2)} ms/step, trace ${fmt(r.gflops, 2)} GFLOP/s, ` +
+  `B${r.batch} H${r.hidden} T${r.steps}, ${r.threads} thread${r.threads === 1 ? '' : 's'}: ${fmt(r.msPerBatch)} ms/batch, ${fmt(r.msPerStep, 2)} ms/step, ` +
+  `trace ${fmt(r.gflops, 2)} GFLOP/s, products ${fmt(r.denseGflops, 2)} GFLOP/s (${r.denseShare === null ? '—' : `${(100 * r.denseShare).toFixed(0)}%`} of the time), ` +
   `peak ${fmt(r.peakRssMB, 0)} MB RSS (${fmt(r.backendPeakMB, 0)} MB in the backend)`;
 
 const positiveInt = (name: string, v: string | undefined): number | undefined => {
@@ -38,6 +40,7 @@ export const registerBench = (program: Command): void => {
     .option('--batches <n>', 'timed batches (default 3)')
     .option('--warmup <n>', 'untimed batches first (default 1)')
     .option('--batch <n>', "override the preset's batch size")
+    .option('--threads <n>', THREADS_HELP)
     .option('--json', 'print the result as JSON')
     .action(
       withInputErrors('invalid bench option', async (opts: Record<string, string | boolean | undefined>) => {
@@ -51,11 +54,13 @@ export const registerBench = (program: Command): void => {
           warmup: opts['warmup'] === '0' ? 0 : (positiveInt('--warmup', opts['warmup'] as string | undefined) ?? 1),
           ...(opts['batch'] === undefined ? {} : { batch: positiveInt('--batch', opts['batch'] as string)! }),
         };
+        const threads = threadsOption(opts['threads']);
+        const oo: BenchOptions = threads === undefined ? o : { ...o, threads };
         if (o.computation === 'forward-view' && o.method !== 'bp-lambda')
           throw new InvalidInputError('--computation', "'traces' (or left out) for methods other than bp-lambda", "is 'forward-view'");
         let r: BenchResult;
         try {
-          r = await runBench(o);
+          r = await runBench(oo);
         } catch (e) {
           if (e instanceof BackendUnavailableError) {
             process.stderr.write(`bplambda bench: ${e.message}\n`);

@@ -8,6 +8,7 @@ import cliProgress from 'cli-progress';
 import { join } from 'node:path';
 import { InvalidInputError } from '../../core/errors.js';
 import { BACKENDS, METHODS, type RunConfig, type Task, buildConfig, methodLabel, parsePreset, parseTask } from '../../experiments/config.js';
+import { checkThreads } from '../../backends/registry.js';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../../experiments/checkpoint.js';
 import { checkpointPath, metricsAppender, readRun, writeConfig, writeRun } from '../../experiments/files.js';
 import { type MetricsRow, RUN_CHECKPOINT_KIND, RUN_CHECKPOINT_VERSION, type RunCheckpoint, driveRun, runSteps } from '../../experiments/run.js';
@@ -30,7 +31,7 @@ export const addRunOptions = (cmd: Command, withMethod = true): Command => {
     .option('--preset <name>', 'paper | reduced | smoke: the settings to start from (default reduced; see docs/results.md)')
     .option('--computation <name>', "BP(λ)'s synthesiser update: traces (eligibility traces, any option) | forward-view (exact only with --synth-clip Infinity and --schedule sequence)")
     .addOption(new Option('--engine <name>', 'renamed --computation').hideHelp())
-    .option('--backend <name>', `the trainer's backend: ${BACKENDS.join(' | ')} (default reference: float64, exactly the core learner's numbers)`)
+    .option('--backend <name>', `the trainer's backend: ${BACKENDS.join(' | ')} (default cpu-f64: the fastest float64 backend; reference: exactly the core learner's numbers, the oracle path)`)
     .option('--steps <int>', 'training batches (seq-MNIST: overrides --epochs when > 0)')
     .option('--epochs <int>', 'passes over the training set (seq-MNIST)')
     .option('--hidden <int>', 'hidden units of the RNN or LSTM')
@@ -124,6 +125,15 @@ export const runConfigFrom = (taskArg: string, opts: RawRunOptions): RunConfig =
   return buildConfig(task, preset, overridesFrom(opts));
 };
 
+/** The --threads option (threads of a CPU backend; results do not depend on it), checked. */
+export const threadsOption = (raw: string | boolean | undefined): number | undefined => {
+  const v = parseNumberOption('--threads', raw);
+  if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 256)) throw new InvalidInputError('--threads', 'an integer from 1 to 256', `is ${String(raw)}`);
+  return v;
+};
+
+export const THREADS_HELP = 'threads of the cpu-f64 / cpu-f32 backends (default: every core; results do not depend on it)';
+
 /** Whether to draw progress bars: a terminal on stderr and not CI. */
 export const interactive = (): boolean => process.stderr.isTTY === true && !process.env['CI'];
 
@@ -135,7 +145,7 @@ const liveText = (live: Readonly<Record<string, unknown>>): string =>
     .join(' | ');
 
 /** Options that may go with --resume (everything else comes from the checkpoint). */
-const RESUME_OPTIONS = new Set(['resume', 'checkpointEvery']);
+const RESUME_OPTIONS = new Set(['resume', 'checkpointEvery', 'threads']);
 
 /** The checkpoint to continue from in DIR; a corrupted latest checkpoint is reported and the previous one used. */
 export const resumeFrom = (dir: string, taskArg: string, opts: RawRunOptions): RunCheckpoint => {
@@ -167,15 +177,18 @@ export const registerRun = (program: Command): void => {
     .argument('<task>', 'toy | seq-mnist | copy-repeat')
     .option('--out <dir>', 'output directory (default runs/<task>/<method>-seed<seed>)')
     .option('--checkpoint-every <int>', 'save DIR/checkpoint.json every this many batches (default 100; 0: only at the end or when interrupted)')
-    .option('--resume <dir>', 'continue the interrupted run in DIR from its checkpoint (no other options but --checkpoint-every)');
+    .option('--resume <dir>', 'continue the interrupted run in DIR from its checkpoint (no other options but --checkpoint-every and --threads)')
+    .option('--threads <n>', THREADS_HELP);
   addRunOptions(cmd);
   cmd.action(
     withInputErrors('bplambda run', async (taskArg: string, opts: RawRunOptions) => {
       const every = parseNumberOption('--checkpoint-every', opts['checkpointEvery']) ?? 100;
       if (!Number.isInteger(every) || every < 0) throw new InvalidInputError('--checkpoint-every', 'an integer ≥ 0', `is '${String(opts['checkpointEvery'])}'`);
       const resumeDir = typeof opts['resume'] === 'string' ? opts['resume'] : null;
+      const threads = threadsOption(opts['threads']);
       const resume = resumeDir === null ? undefined : resumeFrom(resumeDir, taskArg, opts);
       const config = resume?.config ?? runConfigFrom(taskArg, opts);
+      checkThreads(config.backend, threads, '--threads');
       const dir = resumeDir ?? (typeof opts['out'] === 'string' ? opts['out'] : join('runs', config.task, jobName(config)));
       writeConfig(dir, config);
       const label = `${config.task} ${methodLabel(config)} seed ${config.seed} (${config.preset}, ${config.backend}${config.method === 'bp-lambda' ? `, ${config.computation}` : ''})`;
@@ -214,6 +227,7 @@ export const registerRun = (program: Command): void => {
           append(row);
           if (bar === null) logRow(row);
         },
+        ...(threads === undefined ? {} : { threads }),
       }, resume);
       let result;
       try {

@@ -14,7 +14,8 @@ import { defaultWorkers, jobName, runSweep, sweepJobs } from '../../experiments/
 import { formatTable, markdownTable, resultTable, tableCaption } from '../../experiments/table.js';
 import { withInputErrors } from '../errors.js';
 import { atomicWriteFile } from '../../io/files.js';
-import { type RawRunOptions, addRunOptions, interactive, overridesFrom, parseNumberOption } from './run.js';
+import { type RawRunOptions, THREADS_HELP, addRunOptions, interactive, overridesFrom, parseNumberOption, threadsOption } from './run.js';
+import { checkThreads } from '../../backends/registry.js';
 
 export const DEFAULT_METHODS: Readonly<Record<Task, string>> = {
   toy: 'bp-lambda:0,bp-lambda:0.5,bp-lambda:1,sg:1,sg:3',
@@ -37,6 +38,7 @@ export const registerSweep = (program: Command): void => {
     .option('--methods <list>', `methods, e.g. '${DEFAULT_METHODS.toy}' (bp-lambda:λ, sg:n, tbptt:n, bptt, eprop)`)
     .option('--seeds <list>', 'seeds, e.g. 0,1,2 (default 0)')
     .option('--workers <k>', `worker threads (default: all cores, ${defaultWorkers()} here)`)
+    .option('--threads <n>', `${THREADS_HELP.replace('every core', 'the cores divided among the workers running at once')}`)
     .option('--out <dir>', 'output directory (default runs/sweep-<task>)')
     .option('--plot', 'render the figure of the sweep into DIR/plots (SVG and PNG)');
   addRunOptions(cmd, false);
@@ -67,7 +69,10 @@ export const registerSweep = (program: Command): void => {
           cliProgress.Presets.shades_classic,
         );
       const name = (id: number) => `${methodLabel(jobs[id]!.config).padEnd(10)} seed ${jobs[id]!.config.seed}`;
+      const threads = threadsOption(opts['threads']);
+      for (const j of jobs) checkThreads(j.config.backend, threads, '--threads');
       const summaries = await runSweep(jobs, workers, {
+        ...(threads === undefined ? {} : { threads }),
         onProgress: (job, done, total, live) => {
           if (multi === null) return;
           let bar = bars.get(job.id);
