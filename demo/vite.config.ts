@@ -5,6 +5,13 @@
  */
 import { defineConfig } from 'vite';
 
+/**
+ * Cross-origin isolation, so that SharedArrayBuffer exists and the CPU backend can run its worker threads
+ * (src/backends/cpu/pool.ts). A host serving dist/ must send the same two headers; without them the page says
+ * so and the CPU backend runs on one thread.
+ */
+const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
 export default defineConfig({
   base: './',
   build: {
@@ -18,6 +25,8 @@ export default defineConfig({
     // gpu.js's browser build is about 600 kB; it is loaded only when a gpu.js backend is chosen.
     chunkSizeWarningLimit: 1500,
   },
-  server: { host: '127.0.0.1', port: 5173 },
-  preview: { host: '127.0.0.1', port: 4173 },
+  // The CPU backend's worker is an ES module that imports its kernels.
+  worker: { format: 'es' },
+  server: { host: '127.0.0.1', port: 5173, headers: ISOLATION },
+  preview: { host: '127.0.0.1', port: 4173, headers: ISOLATION },
 });

@@ -6,6 +6,7 @@
  * refuses anything else, so when WebGL is missing the page says why and runs on the reference backend.
  */
 import type { Backend } from '../../src/backends/backend.js';
+import { type CpuBackend, threadsUnavailable } from '../../src/backends/cpu/index.js';
 import { BackendUnavailableError } from '../../src/backends/errors.js';
 import { backendByName } from '../../src/backends/registry.js';
 
@@ -26,6 +27,12 @@ export interface StartedBackend {
   readonly label: string;
   /** Why the requested backend is not the one running (null when it is). */
   readonly fallback: string | null;
+  /** Threads the backend runs on (the CPU backend: every core when the page is cross-origin isolated). */
+  readonly threads: number;
+  /** Why the CPU backend runs on one thread where the machine has more (null otherwise). */
+  readonly threadsNote: string | null;
+  /** The CPU backend's workers: started, and chunks of work they were given (null for other backends). */
+  readonly workers: () => { readonly started: number; readonly dispatched: number } | null;
 }
 
 export interface WebGlInfo {
@@ -65,6 +72,9 @@ const reference = async (requested: BackendChoice, fallback: string | null): Pro
   mode: 'js-f64',
   label: 'reference (float64, JavaScript)',
   fallback,
+  threads: 1,
+  threadsNote: null,
+  workers: () => null,
 });
 
 const reasonOf = (e: unknown): string => (e instanceof BackendUnavailableError ? e.reason : e instanceof Error ? e.message : String(e));
@@ -89,8 +99,12 @@ export const startBackend = async (requested: BackendChoice): Promise<StartedBac
           if (!(e instanceof BackendUnavailableError)) throw e;
           backend = await backendByName('cpu-f32-js');
         }
-        const label = backend.mode === 'wasm-simd' ? 'CPU float32, WebAssembly SIMD' : 'CPU float32, JavaScript kernels (no WebAssembly SIMD here)';
-        return { backend, requested, name: 'cpu', mode: backend.mode, label, fallback: null };
+        const cpu = backend as unknown as CpuBackend;
+        const why = threadsUnavailable();
+        const threadsNote = cpu.threads === 1 && (navigator.hardwareConcurrency ?? 1) > 1 && why !== null ? `threads unavailable: ${why}; running on one` : null;
+        const kernels = backend.mode === 'js' ? 'JavaScript kernels (no WebAssembly SIMD here)' : backend.mode === 'wasm-relaxed-simd' ? 'WebAssembly relaxed SIMD' : 'WebAssembly SIMD';
+        const label = `CPU float32, ${kernels}, ${cpu.threads} thread${cpu.threads === 1 ? '' : 's'}`;
+        return { backend, requested, name: 'cpu', mode: backend.mode, label, fallback: null, threads: cpu.threads, threadsNote, workers: () => cpu.threadStats() };
       } catch (e) {
         return reference(requested, `the CPU backend cannot start (${reasonOf(e)}); running on the reference backend`);
       }
@@ -108,7 +122,7 @@ export const startBackend = async (requested: BackendChoice): Promise<StartedBac
           const backend = await backendByName(`gpujs-${mode}`, { gpujs });
           const info = webGlInfo();
           const where = info.renderer === null ? '' : ` on ${info.renderer}${info.software ? ' (software rendering)' : ''}`;
-          return { backend, requested, name: 'gpujs', mode: backend.mode, label: `gpu.js ${backend.mode === 'webgl2' ? 'WebGL2' : 'WebGL'}, float32${where}`, fallback: null };
+          return { backend, requested, name: 'gpujs', mode: backend.mode, label: `gpu.js ${backend.mode === 'webgl2' ? 'WebGL2' : 'WebGL'}, float32${where}`, fallback: null, threads: 1, threadsNote: null, workers: () => null };
         } catch (e) {
           reasons.push(`${mode}: ${reasonOf(e)}`);
         }

@@ -25,6 +25,9 @@ export interface DemoHooks {
   backendLabel: string;
   /** Why the backend asked for is not the one running, or null. */
   backendFallback: string | null;
+  /** Threads the toy panel's backend runs on, and why only one where the machine has more (or null). */
+  backendThreads: number;
+  backendThreadsNote: string | null;
   /** Set while a backend is starting. */
   backendSwitching: boolean;
   webgl: { webgl2: boolean; webgl: boolean; renderer: string | null; software: boolean };
@@ -39,6 +42,10 @@ export interface DemoHooks {
     backendName: string;
     backendMode: string;
     backendFallback: string | null;
+    threads: number;
+    threadsNote: string | null;
+    /** The CPU backend's workers: started, chunks of work given to them (null for other backends). */
+    workers: { started: number; dispatched: number } | null;
   };
   errors: string[];
 }
@@ -85,10 +92,25 @@ const hooks: DemoHooks = {
   backendMode: toyBackend.mode,
   backendLabel: toyBackend.label,
   backendFallback: null,
+  backendThreads: 1,
+  backendThreadsNote: null,
   backendSwitching: false,
   webgl,
   settings: toy.current,
-  copy: { running: false, batches: 0, n: 1, r: 1, length: copy.length, solvedLength: 0, backendName: copyBackend.name, backendMode: copyBackend.mode, backendFallback: null },
+  copy: {
+    running: false,
+    batches: 0,
+    n: 1,
+    r: 1,
+    length: copy.length,
+    solvedLength: 0,
+    backendName: copyBackend.name,
+    backendMode: copyBackend.mode,
+    backendFallback: null,
+    threads: copyBackend.threads,
+    threadsNote: copyBackend.threadsNote,
+    workers: copyBackend.workers(),
+  },
   errors,
 };
 window.__bplambda = hooks;
@@ -176,9 +198,11 @@ const showBackend = (prefix: 'toy' | 'copy', b: StartedBackend): void => {
   mode.textContent = b.label;
   mode.dataset.name = b.name;
   mode.dataset.mode = b.mode;
+  mode.dataset.threads = String(b.threads);
   const note = $(`${prefix}-backend-note`);
-  note.textContent = b.fallback ?? '';
-  note.hidden = b.fallback === null;
+  const text = [b.fallback, b.threadsNote].filter((x) => x !== null).join('; ');
+  note.textContent = text;
+  note.hidden = text === '';
 };
 
 const publish = (): void => {
@@ -191,6 +215,8 @@ const publish = (): void => {
   hooks.backendMode = toyBackend.mode;
   hooks.backendLabel = toyBackend.label;
   hooks.backendFallback = toyBackend.fallback;
+  hooks.backendThreads = toyBackend.threads;
+  hooks.backendThreadsNote = toyBackend.threadsNote;
   hooks.backendSwitching = toySwitching;
   hooks.settings = toy.current;
   hooks.copy = {
@@ -203,6 +229,9 @@ const publish = (): void => {
     backendName: copyBackend.name,
     backendMode: copyBackend.mode,
     backendFallback: copyBackend.fallback,
+    threads: copyBackend.threads,
+    threadsNote: copyBackend.threadsNote,
+    workers: copyBackend.workers(),
   };
 };
 

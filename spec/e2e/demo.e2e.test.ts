@@ -44,7 +44,16 @@ interface Hooks {
   backendFallback: string | null;
   backendSwitching: boolean;
   webgl: { webgl2: boolean; webgl: boolean; renderer: string | null; software: boolean };
-  copy: { batches: number; backendName: string; backendMode: string; backendFallback: string | null; length: number };
+  copy: {
+    batches: number;
+    backendName: string;
+    backendMode: string;
+    backendFallback: string | null;
+    length: number;
+    threads: number;
+    threadsNote: string | null;
+    workers: { started: number; dispatched: number } | null;
+  };
   errors: string[];
 }
 
@@ -54,6 +63,7 @@ interface Hooks {
  */
 interface PageGlobals {
   __bplambda: Hooks;
+  navigator: { hardwareConcurrency: number };
   document: { querySelector(selector: string): { querySelectorAll(selector: string): Iterable<{ getAttribute(name: string): string | null }> } | null };
 }
 
@@ -165,6 +175,28 @@ describe.skipIf(!hasChromium)(name, () => {
       if (h.webgl.webgl2 || h.webgl.webgl) expect(['webgl2', 'webgl']).toContain(h.copy.backendMode);
       expect(Number(await page.locator('#chart-copy svg').getAttribute('data-batches'))).toBeGreaterThanOrEqual(10);
 
+      // The copy-repeat panel on the CPU backend: WebAssembly SIMD on every core (the page is cross-origin isolated),
+      // its workers started and given work (batch 8: the trace update's examples are split among the threads).
+      const cores = await page.evaluate(() => (globalThis as unknown as PageGlobals).navigator.hardwareConcurrency);
+      await page.selectOption('#copy-backend', 'cpu');
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).__bplambda.copy.backendName === 'cpu', null, { timeout: 20_000 });
+      const onCpu = (await hooks(page)).copy.batches;
+      await page.waitForFunction(
+        (n) => {
+          const c = (globalThis as unknown as PageGlobals).__bplambda.copy;
+          return c.batches >= n + 5 && (c.workers?.dispatched ?? 0) > 0;
+        },
+        onCpu,
+        { timeout: 30_000 },
+      );
+      h = await hooks(page);
+      expect(h.copy.backendMode).toMatch(/^wasm-(relaxed-)?simd$/);
+      expect(h.copy.threads).toBe(cores);
+      expect(h.copy.threadsNote).toBeNull();
+      expect(h.copy.workers!.started).toBe(cores - 1);
+      expect(await page.locator('#copy-backend-mode').textContent()).toContain(`${cores} thread`);
+      expect(await page.locator('#copy-backend-mode').getAttribute('data-threads')).toBe(String(cores));
+
       // A screenshot of the running page, as a test artifact.
       await page.waitForTimeout(1500);
       mkdirSync(ARTIFACTS, { recursive: true });
@@ -180,6 +212,31 @@ describe.skipIf(!hasChromium)(name, () => {
       await browser.close();
     }
   }, 90_000);
+
+  it('runs the CPU backend on one thread and says why when the page is not cross-origin isolated', async () => {
+    const plain = await serveStatic(outDir, false);
+    const browser = await launch();
+    try {
+      const page = await openPage(browser, plain.url);
+      const cores = await page.evaluate(() => (globalThis as unknown as PageGlobals).navigator.hardwareConcurrency);
+      await page.selectOption('#copy-backend', 'cpu');
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).__bplambda.copy.backendName === 'cpu', null, { timeout: 20_000 });
+      await page.click('#copy-start');
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).__bplambda.copy.batches >= 3, null, { timeout: 30_000 });
+      const h = await hooks(page);
+      expect(h.copy.threads).toBe(1);
+      expect(h.copy.workers).toEqual({ started: 0, dispatched: 0 });
+      if (cores > 1) {
+        expect(h.copy.threadsNote).toContain('cross-origin isolated');
+        expect(await page.locator('#copy-backend-note').isVisible()).toBe(true);
+        expect(await page.locator('#copy-backend-note').textContent()).toContain('running on one');
+      }
+      expect(h.errors).toEqual([]);
+    } finally {
+      await browser.close();
+      await plain.close();
+    }
+  }, 60_000);
 
   it('says so and runs on the reference backend when WebGL is unavailable', async () => {
     const browser = await launch(['--disable-3d-apis', '--disable-webgl']);

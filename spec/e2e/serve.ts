@@ -42,8 +42,11 @@ export interface Served {
   close(): Promise<void>;
 }
 
-/** Serve `dir` on 127.0.0.1 at a free port. */
-export const serveStatic = async (dir: string): Promise<Served> => {
+/** The headers that make a page cross-origin isolated (SharedArrayBuffer, so the CPU backend's threads), as demo/vite.config.ts sends them. */
+const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
+/** Serve `dir` on 127.0.0.1 at a free port, cross-origin isolated unless `isolated` is false. */
+export const serveStatic = async (dir: string, isolated = true): Promise<Served> => {
   const root = resolve(dir);
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
@@ -54,7 +57,7 @@ export const serveStatic = async (dir: string): Promise<Served> => {
     }
     try {
       if (!statSync(file).isFile()) throw new Error('not a file');
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...(isolated ? ISOLATION : {}) });
       res.end(readFileSync(file));
     } catch {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');

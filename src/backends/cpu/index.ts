@@ -304,3 +304,5 @@ const chooseThreads = (asked: number | undefined, kernels: TraceKernels | null):
 };
 
 export const cpuBackend = (options: CpuBackendOptions = {}): CpuBackend => new CpuBackend(options);
+
+export { availableThreads, threadsUnavailable } from './pool.js';

@@ -63,10 +63,19 @@ const nodeWorker = (): WorkerCtor | undefined => {
   return proc?.getBuiltinModule?.('node:worker_threads')?.Worker;
 };
 
-/** The worker script: the compiled worker.js beside this module (from sources under a test runner: its build in dist/). */
-const workerUrl = (): URL => {
-  const here = import.meta.url;
-  return here.endsWith('.ts') ? new URL(here.replace('/src/backends/cpu/pool.ts', '/dist/src/backends/cpu/worker.js')) : new URL('./worker.js', here);
+/**
+ * A worker running worker.js. Node: the compiled worker.js beside this module (from sources under a test runner,
+ * its build in dist/). Browser: the literal `new Worker(new URL('./worker.js', import.meta.url), …)` form, which
+ * bundlers (Vite, webpack) recognise and emit as a module-worker chunk.
+ */
+const startWorker = (node: WorkerCtor | undefined): PortLike => {
+  if (node !== undefined) {
+    const here = import.meta.url;
+    const url = here.endsWith('.ts') ? new URL(here.replace('/src/backends/cpu/pool.ts', '/dist/src/backends/cpu/worker.js')) : new URL('./worker.js', here);
+    return new node(url, { type: 'module' });
+  }
+  const Worker = (globalThis as unknown as { Worker: WorkerCtor }).Worker;
+  return new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 };
 
 /** Why threads cannot run here, or null when they can. */
@@ -102,9 +111,8 @@ export class Pool {
     this.errorText = new Uint8Array(sab, CTL_WORDS * 4, ERROR_BYTES);
     const node = nodeWorker();
     this.canBlock = node !== undefined;
-    const Worker: WorkerCtor = node ?? ((globalThis as unknown as { Worker: WorkerCtor }).Worker);
     for (let w = 0; w < threads - 1; w++) {
-      const worker = new Worker(workerUrl(), { type: 'module' });
+      const worker = startWorker(node);
       worker.unref?.();
       worker.postMessage({ kind: 'init', ctl: sab, index: w });
       this.workers.push(worker);
