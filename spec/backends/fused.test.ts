@@ -10,7 +10,7 @@ import { referenceBackend } from '../../src/backends/reference.js';
 import { LOSSES, type LossKind } from '../../src/core/model.js';
 import { ACTIVATIONS } from '../../src/core/rnn.js';
 import { Buffers } from '../../src/engine/buffers.js';
-import { cellForward, cellJacobian, cellModeJacobians, cellPreactGrad, cellStateVjp, epropAdvance, epropGradient } from '../../src/ops/cells.js';
+import { cellForward, cellJacobian, cellModeJacobians, cellModeVjp, cellPreactGrad, cellStateVjp, epropAdvance, epropGradient, epropSequence } from '../../src/ops/cells.js';
 import { lossGrad } from '../../src/ops/loss.js';
 import { boundRatio, down, randomData, startAll, up } from './support.js';
 
@@ -110,6 +110,12 @@ const cellCase = (kernel: (typeof FUSED_KERNELS)[number], spec: CellSpec) => (ct
       cellModeJacobians(ctx, spec, p, a['prev']!, cache, a['psiPrev']!, C, D);
       return { C, D };
     }
+    case 'cellModeVjp': {
+      const vD = be.alloc([B, H]);
+      const vC = be.alloc([B, H]);
+      cellModeVjp(ctx, spec, p, a['prev']!, cache, a['psiPrev']!, a['signal']!, vD, vC);
+      return { vD, vC };
+    }
     case 'epropAdvance':
       epropAdvance(ctx, spec, a['prev']!, a['x']!, cache, a['traces']!);
       return { traces: a['traces']! };
@@ -121,6 +127,28 @@ const cellCase = (kernel: (typeof FUSED_KERNELS)[number], spec: CellSpec) => (ct
       epropGradient(ctx, spec, a['prev']!, a['x']!, cache, a['traces']!, a['signal']!, mean, 'mean');
       return Object.fromEntries([...Object.entries(each).map(([k, v]) => [`each.${k}`, v]), ...Object.entries(mean).map(([k, v]) => [`mean.${k}`, v])]);
     }
+    case 'epropSequence': {
+      // Three chained steps with distinct inputs and signals, added onto nonzero accumulators.
+      const steps: { prev: DeviceArray; x: DeviceArray; cache: Record<string, DeviceArray> }[] = [];
+      const signals: DeviceArray[] = [];
+      let prev = a['prev']!;
+      for (let t = 0; t < 3; t++) {
+        const x = be.alloc([B, I]);
+        be.binary(x, a['x']!, 1 - 0.4 * t, 'mul');
+        const state = be.alloc([B, S(spec)]);
+        const c = Object.fromEntries(cellCacheNames(spec).map((n) => [n, be.alloc([B, H])]));
+        cellForward(ctx, spec, p, prev, x, state, c);
+        steps.push({ prev, x, cache: c });
+        const sig = be.alloc([B, H]);
+        be.binary(sig, a['signal']!, 1 + t, 'mul');
+        signals.push(sig);
+        prev = state;
+      }
+      const out = { W_ih: be.alloc([B, 4 * H, I]), W_hh: be.alloc([B, 4 * H, H]), b: be.alloc([B, 4 * H]) };
+      for (const o of Object.values(out)) be.fill(o, 0.25);
+      epropSequence(ctx, spec, steps, signals, out);
+      return out;
+    }
     case 'loss':
       return {};
   }
@@ -131,7 +159,7 @@ return { runCell, cellCase };
 
 /** Which cells a fused kernel applies to (the LSTM's cell mode and e-prop kernels need its memory part). */
 const appliesTo = (kernel: (typeof FUSED_KERNELS)[number], spec: CellSpec): boolean =>
-  kernel === 'loss' ? false : ['cellModeJacobians', 'epropAdvance', 'epropGradient'].includes(kernel) ? spec.type === 'lstm' : true;
+  kernel === 'loss' ? false : ['cellModeJacobians', 'cellModeVjp', 'epropAdvance', 'epropGradient', 'epropSequence'].includes(kernel) ? spec.type === 'lstm' : true;
 
 // Every output is a short chain of products and sums of ≤ I + H + 4 terms of size ≤ (I + H + 2) (forward) or a
 // Jacobian entry (≤ 4H terms) times such values; with I + H ≤ 32 and 4H ≤ 64, 2⁶ roundings of scale 2⁶ leave

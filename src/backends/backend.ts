@@ -209,6 +209,11 @@ export interface FusedKernels<A extends DeviceArray = DeviceArray> {
    * [B, H, H], for cells with a memory part (the LSTM); psiPrev [B, H] is ψ_{t-1}.
    */
   cellModeJacobians(spec: CellSpec, params: CellParams<A>, prev: A, cache: CellCache<A>, psiPrev: A, C: A, D: A): void;
+  /**
+   * Products with the cell mode's Jacobians without forming them: vD = v D_t and vC = v C_t (v, vD, vC [B, H];
+   * either output may be null), with D_t, C_t as `cellModeJacobians` defines them.
+   */
+  cellModeVjp(spec: CellSpec, params: CellParams<A>, prev: A, cache: CellCache<A>, psiPrev: A, v: A, vD: A | null, vC: A | null): void;
   /** LSTM e-prop traces [B, 3, H, I+H+1] (gates i, f, g; columns [x | h_{t-1} | 1]), in place: ε ← f_t ⊙ ε + post_t ⊗ pre_t. */
   epropAdvance(prev: A, x: A, cache: CellCache<A>, traces: A): void;
   /**
@@ -218,10 +223,17 @@ export interface FusedKernels<A extends DeviceArray = DeviceArray> {
   epropGradient(prev: A, x: A, cache: CellCache<A>, traces: A, signal: A, out: CellParams<A>, reduce: 'each' | 'sum', accumulate: boolean): void;
   /** Per-example loss [B] and ∂L/∂ŷ [B, O] of the core's `lossAndGrad` where mask[b] ≠ 0; 0 where mask[b] = 0. */
   loss(kind: LossKind, yHat: A, y: A, mask: A, loss: A, dy: A): void;
+  /**
+   * The LSTM e-prop gradient summed over a sequence, per example, added into out.W_ih, out.W_hh, out.b ([B, …]):
+   * traces from zero, then for τ = 0 … T−1 advanced through step τ (s_{τ−1} = prevs[τ], x_τ, caches[τ]) and
+   * contracted with the learning signal signals[τ] [B, H] — what T `epropAdvance` + `epropGradient` ('each') calls
+   * give, in any order of summation (a backend may run the traces' recursion backwards and sum by products).
+   */
+  epropSequence(prevs: readonly A[], xs: readonly A[], caches: readonly CellCache<A>[], signals: readonly A[], out: CellParams<A>): void;
 }
 
 /** The names of the fused kernels (checked against `FusedKernels` at compile time). */
-export const FUSED_KERNELS = ['cellForward', 'cellJacobian', 'cellStateVjp', 'cellPreactGrad', 'cellModeJacobians', 'epropAdvance', 'epropGradient', 'loss'] as const;
+export const FUSED_KERNELS = ['cellForward', 'cellJacobian', 'cellStateVjp', 'cellPreactGrad', 'cellModeJacobians', 'cellModeVjp', 'epropAdvance', 'epropGradient', 'loss', 'epropSequence'] as const;
 type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const fusedKernelsListed: SameKeys<(typeof FUSED_KERNELS)[number], keyof FusedKernels> = true;
 void fusedKernelsListed;

@@ -179,6 +179,53 @@ const lstmEpropInto = <A extends DeviceArray>(ctx: OpContext<A>, prev: A, x: A, 
 };
 
 /**
+ * The e-prop gradient summed over a sequence, per example into acc [B, …] (the forward view's network gradient in
+ * the cell mode): traces from zero, advanced through each step τ and contracted with signals[τ], in step order —
+ * or the backend's fused `epropSequence`, which may sum in another order.
+ */
+export const epropSequence = <A extends DeviceArray>(
+  ctx: OpContext<A>,
+  spec: CellSpec,
+  steps: readonly { readonly prev: A; readonly x: A; readonly cache: CellCache<A> }[],
+  signals: readonly A[],
+  acc: CellParams<A>,
+): void => {
+  const fused = ctx.be.fused?.epropSequence;
+  if (fused !== undefined && spec.type === 'lstm')
+    return fused(
+      steps.map((s) => s.prev),
+      steps.map((s) => s.x),
+      steps.map((s) => s.cache),
+      signals,
+      acc,
+    );
+  const [B, S] = steps[0]!.prev.shape as [number, number];
+  const shape = epropTraceShape(spec, B, spec.type === 'rnn' ? S : S / 2, steps[0]!.x.shape[1]!);
+  const traces = shape === null ? null : ctx.tmp('eprop.sequence.traces', shape);
+  if (traces !== null) ctx.be.fill(traces, 0);
+  steps.forEach((s, t) => {
+    epropAdvance(ctx, spec, s.prev, s.x, s.cache, traces);
+    epropGradient(ctx, spec, s.prev, s.x, s.cache, traces, signals[t]!, acc, 'each');
+  });
+};
+
+/**
+ * vD = v D_t and vC = v C_t (v [B, H]; either output may be null): through the backend's fused `cellModeVjp`, or
+ * D_t and C_t formed (into the scratch C, D) and multiplied.
+ */
+export const cellModeVjp = <A extends DeviceArray>(ctx: OpContext<A>, spec: CellSpec, params: CellParams<A>, prev: A, cache: CellCache<A>, psiPrev: A, v: A, vD: A | null, vC: A | null): void => {
+  const fused = ctx.be.fused?.cellModeVjp;
+  if (fused !== undefined) return fused(spec, params, prev, cache, psiPrev, v, vD, vC);
+  const be = ctx.be;
+  const [B, H] = v.shape as [number, number];
+  const C = ctx.tmp('cellModeVjp.C', [B, H, H]);
+  const D = ctx.tmp('cellModeVjp.D', [B, H, H]);
+  cellModeJacobians(ctx, spec, params, prev, cache, psiPrev, C, D);
+  if (vD !== null) be.matmul(be.reshape(vD, [B, 1, H]), be.reshape(v, [B, 1, H]), D);
+  if (vC !== null) be.matmul(be.reshape(vC, [B, 1, H]), be.reshape(v, [B, 1, H]), C);
+};
+
+/**
  * The cell mode's Jacobians (spec §6.3) D_t = ∂c_t/∂h_{t-1} and C_t = ∂c_t/∂c_{t-1} + D_t diag(ψ_{t-1}), both
  * [B, H, H], read off the state Jacobian as the core's `cellToCellJacobian` does (ψ_{t-1} [B, H]).
  */

@@ -6,7 +6,7 @@
 import type { LossKind } from '../../core/model.js';
 import type { CellCache, CellParams, DeviceArray } from '../backend.js';
 import { BackendArrayError } from '../errors.js';
-import { type HostData, lstmCache } from './data.js';
+import { type HostData, lstmCache, lstmSlopes } from './data.js';
 
 /** The LSTM's sizes, its e-prop traces [B, 3, H, I + H + 1], s_{t-1}, x_t and the step's cache, checked. */
 const epropOperands = (h: HostData, op: string, prev: DeviceArray, x: DeviceArray, cache: CellCache<DeviceArray>, traces: DeviceArray) => {
@@ -20,14 +20,12 @@ const epropOperands = (h: HostData, op: string, prev: DeviceArray, x: DeviceArra
 /** ε ← f_t ⊙ ε + post_t ⊗ [x | h_{t-1} | 1] for gates i, f, g (traces [B, 3, H, I + H + 1]). */
 export const epropAdvance = (h: HostData, prev: DeviceArray, x: DeviceArray, cache: CellCache<DeviceArray>, traces: DeviceArray): void => {
   const { B, S, H, I, n, E, pv, xs, c } = epropOperands(h, 'epropAdvance', prev, x, cache, traces);
+  const slopes = lstmSlopes(h, 'eprop.slopes', pv, c, B, H);
   for (let b = 0; b < B; b++)
     for (let k = 0; k < H; k++) {
-      const q = b * H + k;
-      const ik = c.i[q]!;
-      const fk = c.f[q]!;
-      const gk = c.g[q]!;
+      const fk = c.f[b * H + k]!;
       for (let gate = 0; gate < 3; gate++) {
-        const post = gate === 0 ? gk * ik * (1 - ik) : gate === 1 ? pv[b * S + H + k]! * fk * (1 - fk) : ik * (1 - gk * gk);
+        const post = slopes[(b * 3 + gate) * H + k]!;
         const row = ((b * 3 + gate) * H + k) * n;
         for (let j = 0; j < I; j++) E[row + j] = fk * E[row + j]! + post * xs[b * I + j]!;
         for (let j = 0; j < H; j++) E[row + I + j] = fk * E[row + I + j]! + post * pv[b * S + j]!;

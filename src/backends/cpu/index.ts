@@ -34,6 +34,8 @@ import { HostStore, type HostDeviceArray } from '../host/store.js';
 import * as cells from './cells.js';
 import type { F, HostData } from './data.js';
 import * as eprop from './eprop.js';
+import { epropSequence } from './epropSequence.js';
+import { cellModeVjp } from './cellMode.js';
 import * as k from './kernels.js';
 import { type CpuTrace, allocTrace, tileKernel, tileRows } from './trace.js';
 import { Pool, availableThreads, threadsUnavailable } from './pool.js';
@@ -109,6 +111,8 @@ export class CpuBackend implements Backend<A> {
       epropAdvance: (prev, x, cache, traces) => eprop.epropAdvance(h, prev, x, cache, traces),
       epropGradient: (prev, x, cache, traces, signal, out, reduce, accumulate) => eprop.epropGradient(h, prev, x, cache, traces, signal, out, reduce, accumulate),
       loss: (kind, yHat, y, mask, loss, dy) => eprop.loss(h, kind, yHat, y, mask, loss, dy),
+      epropSequence: (prevs, xs, caches, signals, out) => epropSequence(h, prevs, xs, caches, signals, out),
+      cellModeVjp: (_spec, params, prev, cache, psiPrev, v, vD, vC) => cellModeVjp(h, params, { prev, cache, psiPrev }, v, vD, vC),
     };
   }
 

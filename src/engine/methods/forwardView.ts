@@ -32,6 +32,7 @@ export const bpLambdaForwardView = <A extends DeviceArray>(m: MethodContext<A>, 
       mode.learn(k, pred(k), final, each, 'each');
     }
   });
+  mode.finish(each);
   // The λ-targets, from the last step back; the errors G^λ_t − p_t kept per step.
   const err = (k: number) => buf.tmp(`fv.err${k}`, [B, R]);
   const target = buf.tmp('fv.target', [B, R]);

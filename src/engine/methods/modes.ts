@@ -10,7 +10,7 @@
 import type { DeviceArray } from '../../backends/backend.js';
 import { targetScaleOf } from '../../core/bplambda.js';
 import type { Method } from '../../core/learner.js';
-import { cellJacobian, cellModeJacobians, cellParamGrad, cellStateVjp, epropAdvance, epropGradient, epropTraceShape } from '../../ops/cells.js';
+import { cellJacobian, cellModeJacobians, cellModeVjp, cellParamGrad, cellStateVjp, epropAdvance, epropGradient, epropSequence, epropTraceShape } from '../../ops/cells.js';
 import { type Reduce, addBatchMean, columns } from '../../ops/context.js';
 import { affine, readoutGrad } from '../../ops/readout.js';
 import type { MethodContext } from './context.js';
@@ -41,6 +41,11 @@ export interface DeviceMode<A extends DeviceArray> {
    * before the batch mean, as the forward view sums per sequence).
    */
   learn(k: number, prediction: A, final: boolean, acc: Record<string, A>, reduce: Reduce): void;
+  /**
+   * After the last step's `learn` with 'each': what the mode deferred to the end of the sequence (the cell mode's
+   * e-prop gradient over the whole sequence, `epropSequence`), added into the accumulators.
+   */
+  finish(acc: Record<string, A>): void;
 }
 
 const fullMode = <A extends DeviceArray>(m: MethodContext<A>, method: BpLambda): DeviceMode<A> => {
@@ -78,6 +83,7 @@ const fullMode = <A extends DeviceArray>(m: MethodContext<A>, method: BpLambda):
       else be.matmul(be.reshape(out, [B, 1, S]), be.reshape(v, [B, 1, S]), jacobian(k));
     },
     terminalTarget: () => null,
+    finish: () => {},
     learn(k, p, _final, acc, reduce) {
       const signal = buf.tmp('mode.signal', [B, S]);
       be.binary(signal, p, method.beta / c, 'mul');
@@ -108,34 +114,71 @@ const cellMode = <A extends DeviceArray>(m: MethodContext<A>, method: BpLambda):
     return out;
   };
   const cellAcc = (acc: Record<string, A>) => Object.fromEntries(m.cellNames.map((n) => [n, acc[n]!]));
+  // With a fused cellModeVjp, products with C_k and D_k need no matrices: C_k and D_k are formed only when the
+  // traces ask for the transition. Without one, `prepare` forms both and the products multiply them (the core's
+  // operations, so the reference backend keeps the core's numbers).
+  const fusedVjp = be.fused?.cellModeVjp !== undefined;
+  let formed = -1;
+  const form = (k: number) => {
+    if (formed !== k && k > 0) cellModeJacobians(buf, spec, m.params, seq.st(k), seq.cache(k), psi(k - 1), C, D);
+    formed = k;
+  };
+  /** out = v D_k or v C_k (after `prepare(k)`). */
+  const times = (k: number, v: A, which: 'C' | 'D', out: A): void => {
+    if (fusedVjp) cellModeVjp(buf, spec, m.params, seq.st(k), seq.cache(k), psi(k - 1), v, which === 'D' ? out : null, which === 'C' ? out : null);
+    else be.matmul(be.reshape(out, [B, 1, H]), be.reshape(v, [B, 1, H]), which === 'C' ? C : D);
+  };
+  /** The learning signal on h_{k−1}, ε_{k−1} + (β/c) p_k D_k (after `prepare(k)`), into out. */
+  const signalOf = (k: number, u: A, out: A): A => {
+    times(k, u, 'D', out);
+    be.binary(out, out, method.beta / c, 'mul');
+    be.binary(out, eps(k - 1), out, 'add');
+    return out;
+  };
+  const sigma = (t: number) => buf.tmp(`mode.sigma${t}`, [B, H]);
   return {
     rows: H,
     cols: S,
-    begin: () => be.fill(traces, 0),
+    begin: () => {
+      formed = -1;
+      be.fill(traces, 0);
+    },
     synthInput: (k) => seq.st(k),
     prepare(k) {
-      if (k > 0) cellModeJacobians(buf, spec, m.params, seq.st(k), seq.cache(k), psi(k - 1), C, D);
+      if (!fusedVjp) form(k);
     },
     linked: (k) => k > 0,
-    transition: () => C,
+    transition: (k) => {
+      form(k);
+      return C;
+    },
     target(k, g, out) {
       const w = buf.tmp('mode.w', [B, H]);
-      be.matmul(be.reshape(w, [B, 1, H]), be.reshape(g, [B, 1, H]), C);
+      times(k, g, 'C', w);
       be.binary(w, w, method.gamma, 'mul');
       be.binary(out, mass(k - 1, 'mode.mass'), w, 'add');
     },
     terminalTarget: (k) => mass(k, 'mode.terminal'),
+    finish(acc) {
+      // Per example over the sequence: the e-prop gradient of every step with its signal (stashed by `learn`).
+      const steps = Array.from({ length: seq.T }, (_, t) => ({ prev: seq.st(t), x: seq.x(t), cache: seq.cache(t) }));
+      epropSequence(buf, spec, steps, steps.map((_, t) => sigma(t)), cellAcc(acc));
+    },
     learn(k, u, final, acc, reduce) {
       const cells = cellAcc(acc);
+      if (reduce === 'each') {
+        // Summed over the sequence: the signal of step k−1 (and the last step's own) kept for `finish`.
+        if (k >= 1) signalOf(k, u, sigma(k - 1));
+        if (final) be.copyBlock(sigma(k), eps(k), { outBegin: [0, 0], xBegin: [0, 0], size: [B, H] });
+        readoutGrad(buf, seq.dy(k), seq.h(k), acc['W_out']!, acc['b_out']!, reduce);
+        return;
+      }
       // With batch means, per-example sums first where the last step adds its own e-prop term (the core's order).
       const each = reduce === 'mean' && final && k >= 1 ? Object.fromEntries(m.cellNames.map((n) => [n, buf.zeroed(`mode.each.${n}`, [B, ...m.shapes[n]!])])) : null;
       const into = each ?? cells;
       const how: Reduce = each === null ? reduce : 'each';
       if (k >= 1) {
-        const signal = buf.tmp('mode.signal', [B, H]);
-        be.matmul(be.reshape(signal, [B, 1, H]), be.reshape(u, [B, 1, H]), D);
-        be.binary(signal, signal, method.beta / c, 'mul');
-        be.binary(signal, eps(k - 1), signal, 'add');
+        const signal = signalOf(k, u, buf.tmp('mode.signal', [B, H]));
         epropGradient(buf, spec, seq.st(k - 1), seq.x(k - 1), seq.cache(k - 1), traces, signal, into, how);
       }
       epropAdvance(buf, spec, seq.st(k), seq.x(k), seq.cache(k), traces);
