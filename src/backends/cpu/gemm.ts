@@ -14,6 +14,7 @@
  */
 import type { F } from './data.js';
 import type { Workspace } from './workspace.js';
+import { MM_ROWS, type Micro } from './wasm.js';
 
 /** A strided matrix: entry (i, p) at data[off + i·rs + p·cs]. */
 export interface Strided {
@@ -69,7 +70,7 @@ export const gemm = (ws: Workspace, m: number, n: number, k: number, a: Strided,
 
 /** Rows i0…i1−1 of a packed product (the unit of work of one thread). */
 export const gemmRows = (
-  mm: readonly ((e: number, o: number, j: number, K: number, ld: number, ncols: number, sc: number) => void)[],
+  mm: Micro,
   ones: number,
   eb: number,
   job: { readonly k: number; readonly ldb: number; readonly aw: number; readonly bw: number; readonly cw: number; readonly pw: number },
@@ -79,8 +80,8 @@ export const gemmRows = (
   const { k, ldb, aw, bw, cw, pw } = job;
   for (let p0 = 0; p0 < ldb; p0 += pw) {
     const nc = Math.min(pw, ldb - p0);
-    for (let i = i0; i < i1; i += 4) {
-      const r = Math.min(4, i1 - i);
+    for (let i = i0; i < i1; i += MM_ROWS) {
+      const r = Math.min(MM_ROWS, i1 - i);
       mm[r - 1]!(bw + p0 * eb, cw + (i * ldb + p0) * eb, aw + i * k * eb, k, ldb, nc, ones);
     }
   }

@@ -16,7 +16,7 @@ import type { DeviceArray } from '../backend.js';
 import { checkShape } from '../errors.js';
 import type { F } from './data.js';
 import type { Job, Pool, TileLayout } from './pool.js';
-import { type MmFn, type TraceKernels, type WasmMemory, instantiate } from './wasm.js';
+import { MM_ROWS, type Micro, type TraceKernels, type WasmMemory, instantiate } from './wasm.js';
 
 /** What the per-example kernel reads and writes of a tile (on any thread). */
 export interface TileView {
@@ -36,7 +36,7 @@ export interface TileView {
   /** The synthesiser's input of the tile's examples [nb, n] (n = P/R − 1). */
   readonly S: F;
   readonly sOff: number;
-  readonly mm: readonly [MmFn, MmFn, MmFn, MmFn] | null;
+  readonly mm: Micro | null;
 }
 
 export interface Tile extends TileView {
@@ -276,8 +276,8 @@ export const tileExamples = (t: TileView, w: TileWork, q0: number, q1: number): 
       const pw = Math.max(width, Math.floor(PANEL_BYTES / (R * eb) / width) * width);
       for (let p0 = 0; p0 < nVec; p0 += pw) {
         const nc = Math.min(pw, nVec - p0);
-        for (let i = row0; i < row1; i += 4) {
-          const r = Math.min(4, row1 - i);
+        for (let i = row0; i < row1; i += MM_ROWS) {
+          const r = Math.min(MM_ROWS, row1 - i);
           mm[r - 1]!(t.eOff + (eo + p0) * eb, outOff + (eo + i * ld + p0) * eb, t.jOff + (jo + i * R) * eb, R, ld, nc, t.scOff + i * eb);
         }
       }

@@ -6,12 +6,12 @@
 import { gemmRows } from './gemm.js';
 import { CTL, CTL_WORDS, ERROR_BYTES, type Job, type PoolMessage } from './pool.js';
 import { type TileView, tileExamples } from './trace.js';
-import { type MmFn, type WasmMemory, type WasmPrecision, bind } from './wasm.js';
+import { type Micro, type WasmMemory, type WasmPrecision, bind } from './wasm.js';
 
 interface Bound {
   readonly memory: WasmMemory;
   readonly precision: WasmPrecision;
-  readonly mm: readonly [MmFn, MmFn, MmFn, MmFn];
+  readonly mm: Micro;
 }
 
 const memories = new Map<number, Bound>();

@@ -6,7 +6,7 @@
 import type { F } from './data.js';
 import { gemmRows } from './gemm.js';
 import type { Job, Pool } from './pool.js';
-import { type MmFn, type TraceKernels, type WasmPrecision, instantiate } from './wasm.js';
+import { MM_ROWS, type Micro, type TraceKernels, type WasmPrecision, instantiate } from './wasm.js';
 
 /** Products with fewer multiply-adds than this run on the calling thread alone (the hand-off costs ~20 µs). */
 export const PARALLEL_MIN_MACS = 1 << 19;
@@ -17,7 +17,7 @@ export class Workspace {
   readonly width: number;
   readonly bytesPerElement: number;
   private memory: { readonly buffer: ArrayBuffer; grow(pages: number): number } | null = null;
-  private mm: readonly MmFn[] = [];
+  private mm: Micro = [];
   private id = 0;
   private bytes = 0;
   private cached: F | null = null;
@@ -31,10 +31,10 @@ export class Workspace {
     this.bytesPerElement = precision === 64 ? 8 : 4;
   }
 
-  /** Byte offsets of regions of the given element counts (after 4 ones for the kernels' row scales), growing as needed. */
+  /** Byte offsets of regions of the given element counts (after MM_ROWS ones for the kernels' row scales), growing as needed. */
   reserve(counts: readonly number[]): { readonly offsets: readonly number[]; readonly ones: number } {
     const eb = this.bytesPerElement;
-    let off = align16(4 * eb);
+    let off = align16(MM_ROWS * eb);
     const offsets = counts.map((n) => {
       const o = off;
       off = align16(off + n * eb);
@@ -56,7 +56,7 @@ export class Workspace {
     }
     this.bytes = this.memory!.buffer.byteLength;
     this.cached = null;
-    this.view().fill(1, 0, 4);
+    this.view().fill(1, 0, MM_ROWS);
   }
 
   /** A typed view of the whole memory (valid until the next `reserve`). */
@@ -73,7 +73,7 @@ export class Workspace {
     const full = { kind: 'gemm' as const, mem: this.id, precision: this.precision, ones: 0, ...job };
     const local = (from: number, to: number) => gemmRows(this.mm, 0, this.bytesPerElement, full, from, to);
     if (this.pool === null || this.pool.threads === 1 || macs < PARALLEL_MIN_MACS || job.m < 8) return local(0, job.m);
-    this.pool.parallel(full, job.m, 4, local);
+    this.pool.parallel(full, job.m, MM_ROWS, local);
   }
 
   /** Create the shared memory for a pool up front (its size is fixed by the largest product seen, doubling). */
@@ -84,7 +84,7 @@ export class Workspace {
     ws.mm = inst.mm;
     ws.id = pool.share(inst.memory, precision, kernels.sharedModule!);
     ws.bytes = inst.memory.buffer.byteLength;
-    ws.view().fill(1, 0, 4);
+    ws.view().fill(1, 0, MM_ROWS);
     return ws;
   }
 }
