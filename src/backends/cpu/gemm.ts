@@ -47,37 +47,88 @@ const pack = (dst: F, dOff: number, ld: number, src: Strided, rows: number, cols
  * C[i, j] (+)= Σ_p A[i, p] B[p, j] for i < m, j < n, p < k, into c (row stride ldc). Falls back to a JavaScript
  * loop in the same order for small products.
  */
-export const gemm = (ws: Workspace, m: number, n: number, k: number, a: Strided, b: Strided, c: F, cOff: number, ldc: number, accumulate: boolean): void => {
-  if (m === 0 || n === 0) return;
-  if (k === 0 || m * n * k < GEMM_MIN_MACS || n < ws.width) return jsGemm(m, n, k, a, b, c, cOff, ldc, accumulate);
+export const gemm = (ws: Workspace, m: number, n: number, k: number, a: Strided, b: Strided, c: F, cOff: number, ldc: number, accumulate: boolean): void =>
+  gemmBatch(ws, 1, m, n, k, () => a, () => b, c, () => cOff, ldc, accumulate);
+
+/**
+ * `count` products of the same shape (entry e: A = a(e), B = b(e), C at c[cOff(e)…]): packed together, run as one
+ * job (split among the threads by entries, or by rows when there is one), and copied out together, so a batched
+ * product costs one hand-off, not one per entry.
+ */
+export const gemmBatch = (
+  ws: Workspace,
+  count: number,
+  m: number,
+  n: number,
+  k: number,
+  a: (e: number) => Strided,
+  b: (e: number) => Strided,
+  c: F,
+  cOff: (e: number) => number,
+  ldc: number,
+  accumulate: boolean,
+): void => {
+  if (m === 0 || n === 0 || count === 0) return;
+  if (k === 0 || m * n * k < GEMM_MIN_MACS || n < ws.width) {
+    for (let e = 0; e < count; e++) jsGemm(m, n, k, a(e), b(e), c, cOff(e), ldc, accumulate);
+    return;
+  }
   const ldb = Math.ceil(n / ws.width) * ws.width;
   const eb = ws.bytesPerElement;
-  const [aw, bw, cw] = ws.reserve([m * k, k * ldb, m * ldb]).offsets as [number, number, number];
+  const sa = m * k;
+  const sb = k * ldb;
+  const sc = m * ldb;
+  const [aw, bw, cw] = ws.reserve([count * sa, count * sb, count * sc]).offsets as [number, number, number];
   const view = ws.view();
-  pack(view, aw / eb, k, a, m, k);
-  pack(view, bw / eb, ldb, b, k, n);
+  for (let e = 0; e < count; e++) {
+    pack(view, aw / eb + e * sa, k, a(e), m, k);
+    pack(view, bw / eb + e * sb, ldb, b(e), k, n);
+  }
   const pw = Math.max(ws.width, Math.floor(PANEL_BYTES / (k * eb) / ws.width) * ws.width);
-  ws.run({ m, k, ldb, aw, bw, cw, pw }, m * n * k);
+  ws.run({ m, k, ldb, aw, bw, cw, pw, count, sa: sa * eb, sb: sb * eb, sc: sc * eb }, count * m * n * k);
   const out = ws.view();
-  const cw0 = cw / eb;
-  for (let i = 0; i < m; i++) {
-    const src = cw0 + i * ldb;
-    const dst = cOff + i * ldc;
-    if (!accumulate) c.set(out.subarray(src, src + n), dst);
-    else for (let j = 0; j < n; j++) c[dst + j] = c[dst + j]! + out[src + j]!;
+  for (let e = 0; e < count; e++) {
+    const cw0 = cw / eb + e * sc;
+    const base = cOff(e);
+    for (let i = 0; i < m; i++) {
+      const src = cw0 + i * ldb;
+      const dst = base + i * ldc;
+      if (!accumulate) c.set(out.subarray(src, src + n), dst);
+      else for (let j = 0; j < n; j++) c[dst + j] = c[dst + j]! + out[src + j]!;
+    }
   }
 };
 
-/** Rows i0…i1−1 of a packed product (the unit of work of one thread). */
-export const gemmRows = (
-  mm: Micro,
-  ones: number,
-  eb: number,
-  job: { readonly k: number; readonly ldb: number; readonly aw: number; readonly bw: number; readonly cw: number; readonly pw: number },
-  i0: number,
-  i1: number,
-): void => {
-  const { k, ldb, aw, bw, cw, pw } = job;
+/** A packed product (entry 0 at aw, bw, cw; entry e at byte strides sa, sb, sc from there), as a thread runs it. */
+export interface PackedProduct {
+  readonly m: number;
+  readonly k: number;
+  readonly ldb: number;
+  readonly aw: number;
+  readonly bw: number;
+  readonly cw: number;
+  readonly pw: number;
+  readonly count: number;
+  readonly sa: number;
+  readonly sb: number;
+  readonly sc: number;
+}
+
+/**
+ * Items from…to−1 of a packed product (the unit of work of one thread): rows of its one entry, or whole entries
+ * when there are several.
+ */
+export const gemmItems = (mm: Micro, ones: number, eb: number, job: PackedProduct, from: number, to: number): void => {
+  if (job.count === 1) return gemmRows(mm, ones, eb, job, 0, from, to);
+  for (let e = from; e < to; e++) gemmRows(mm, ones, eb, job, e, 0, job.m);
+};
+
+/** Rows i0…i1−1 of entry e of a packed product. */
+const gemmRows = (mm: Micro, ones: number, eb: number, job: PackedProduct, e: number, i0: number, i1: number): void => {
+  const { k, ldb, pw } = job;
+  const aw = job.aw + e * job.sa;
+  const bw = job.bw + e * job.sb;
+  const cw = job.cw + e * job.sc;
   for (let p0 = 0; p0 < ldb; p0 += pw) {
     const nc = Math.min(pw, ldb - p0);
     for (let i = i0; i < i1; i += MM_ROWS) {

@@ -6,7 +6,7 @@
  */
 import type { BinaryOp, MatmulOptions, ReduceOp, UnaryOp } from '../backend.js';
 import * as ref from '../host/kernels.js';
-import { GEMM_MIN_MACS, gemm } from './gemm.js';
+import { GEMM_MIN_MACS, gemmBatch } from './gemm.js';
 import type { Workspace } from './workspace.js';
 
 type View = ref.View;
@@ -113,11 +113,9 @@ export const matmul = (out: View, a: View, b: View, o: MatmulOptions, ws: Worksp
     const offsets = batchOffsets(g.batch, g.strideA, g.strideB);
     const ta = o.transposeA === true;
     const tb = o.transposeB === true;
-    for (let q = 0; q < offsets.length / 2; q++) {
-      const A = { data: a.data, off: offsets[2 * q]!, rs: ta ? 1 : k, cs: ta ? m : 1 };
-      const B = { data: b.data, off: offsets[2 * q + 1]!, rs: tb ? 1 : n, cs: tb ? k : 1 };
-      gemm(ws, m, n, k, A, B, out.data, q * m * n, n, o.accumulate === true);
-    }
+    const A = (q: number) => ({ data: a.data, off: offsets[2 * q]!, rs: ta ? 1 : k, cs: ta ? m : 1 });
+    const B = (q: number) => ({ data: b.data, off: offsets[2 * q + 1]!, rs: tb ? 1 : n, cs: tb ? k : 1 });
+    gemmBatch(ws, offsets.length / 2, m, n, k, A, B, out.data, (q) => q * m * n, n, o.accumulate === true);
     return;
   }
   if (o.transposeA && o.transposeB) return ref.matmul(out, a, b, o);

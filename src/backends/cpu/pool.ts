@@ -11,12 +11,13 @@
  * waiting is not allowed). A worker that has not started yet is given nothing: its chunk runs on the calling
  * thread, so a slow start delays nothing and never deadlocks.
  */
+import type { PackedProduct } from './gemm.js';
 import type { TileWork } from './trace.js';
 import type { WasmPrecision } from './wasm.js';
 
 /** What a worker runs: a product's rows or a trace tile's examples (see worker.ts). */
 export type Job =
-  | { readonly kind: 'gemm'; readonly mem: number; readonly precision: WasmPrecision; readonly k: number; readonly ldb: number; readonly aw: number; readonly bw: number; readonly cw: number; readonly pw: number; readonly ones: number }
+  | (PackedProduct & { readonly kind: 'gemm'; readonly mem: number; readonly precision: WasmPrecision; readonly ones: number })
   | {
       readonly kind: 'trace';
       readonly mem: number;

@@ -3,7 +3,7 @@
  * runs the chunks it is given (rows of a product, examples of a trace tile) with the same code as the calling
  * thread, then counts itself done on the shared control block.
  */
-import { gemmRows } from './gemm.js';
+import { gemmItems } from './gemm.js';
 import { CTL, CTL_WORDS, ERROR_BYTES, type Job, type PoolMessage } from './pool.js';
 import { type TileView, tileExamples } from './trace.js';
 import { type Micro, type WasmMemory, type WasmPrecision, bind } from './wasm.js';
@@ -25,7 +25,7 @@ const run = (job: Job, from: number, to: number): void => {
   const b = memories.get(job.mem);
   if (b === undefined) throw new Error(`memory ${job.mem} was never sent to this worker`);
   const eb = job.precision === 64 ? 8 : 4;
-  if (job.kind === 'gemm') return gemmRows(b.mm, job.ones, eb, job, from, to);
+  if (job.kind === 'gemm') return gemmItems(b.mm, job.ones, eb, job, from, to);
   const { layout: l } = job;
   const { R } = job.work;
   const rows = l.nb * (R + 1);

@@ -4,8 +4,8 @@
  * workers see the growth, an unshared one (one thread) is replaced with its instance.
  */
 import type { F } from './data.js';
-import { gemmRows } from './gemm.js';
-import type { Job, Pool } from './pool.js';
+import { type PackedProduct, gemmItems } from './gemm.js';
+import type { Pool } from './pool.js';
 import { MM_ROWS, type Micro, type TraceKernels, type WasmPrecision, instantiate } from './wasm.js';
 
 /** Products with fewer multiply-adds than this run on the calling thread alone (the hand-off costs ~20 µs). */
@@ -68,12 +68,13 @@ export class Workspace {
     return this.cached;
   }
 
-  /** Run a packed product's rows, split among the pool's threads when it is large. */
-  run(job: Omit<Extract<Job, { kind: 'gemm' }>, 'kind' | 'mem' | 'precision' | 'ones'> & { readonly m: number }, macs: number): void {
+  /** Run a packed product, split among the pool's threads (by entries, or by rows of one entry) when it is large. */
+  run(job: PackedProduct, macs: number): void {
     const full = { kind: 'gemm' as const, mem: this.id, precision: this.precision, ones: 0, ...job };
-    const local = (from: number, to: number) => gemmRows(this.mm, 0, this.bytesPerElement, full, from, to);
-    if (this.pool === null || this.pool.threads === 1 || macs < PARALLEL_MIN_MACS || job.m < 8) return local(0, job.m);
-    this.pool.parallel(full, job.m, MM_ROWS, local);
+    const items = job.count === 1 ? job.m : job.count;
+    const local = (from: number, to: number) => gemmItems(this.mm, 0, this.bytesPerElement, full, from, to);
+    if (this.pool === null || this.pool.threads === 1 || macs < PARALLEL_MIN_MACS || (job.count === 1 && job.m < 2 * MM_ROWS)) return local(0, items);
+    this.pool.parallel(full, items, job.count === 1 ? MM_ROWS : 1, local);
   }
 
   /** Create the shared memory for a pool up front (its size is fixed by the largest product seen, doubling). */
