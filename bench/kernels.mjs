@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * The CPU backend's matrix product alone (`matmul` on square operands, packing included), float32 and float64, on
- * 1 thread and on every core: the ceiling of the kernels the trainer runs, measured the same way in every bench
- * run. Prints one JSON object per line. Needs the build (`npm run build`).
+ * The CPU backend's matrix product alone (`matmul`, packing and copying out included) on square operands and on
+ * the trainer's shapes, float32 and float64, on 1 thread and on every core: the ceiling of the kernels the trainer
+ * runs, measured the same way in every bench run. Prints one JSON object per line. Needs the build.
  *
  *   node bench/kernels.mjs [--threads 1,2]
  */
@@ -23,17 +23,27 @@ const random = (n, seed) => {
   return d;
 };
 
+/** Square products, then the shapes the trainer runs: [B, 4H] from [x | h] (copy-repeat, seq-MNIST) and a per-example gradient sum. */
+const SHAPES = [
+  [128, 128, 128],
+  [256, 256, 256],
+  [512, 512, 512],
+  [100, 400, 108],
+  [50, 120, 58],
+  [400, 100, 33],
+];
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 for (const precision of [32, 64])
   for (const threads of threadList) {
     const be = cpuBackend({ precision, threads });
     await be.ready();
-    for (const n of [128, 256, 512]) {
-      const a = be.upload(ndarray(random(n * n, 1), [n, n]));
-      const b = be.upload(ndarray(random(n * n, 2), [n, n]));
-      const c = be.alloc([n, n]);
-      const flops = 2 * n ** 3;
+    for (const [m, n, k] of SHAPES) {
+      const a = be.upload(ndarray(random(m * k, 1), [m, k]));
+      const b = be.upload(ndarray(random(k * n, 2), [k, n]));
+      const c = be.alloc([m, n]);
+      const flops = 2 * m * n * k;
       const reps = Math.max(3, Math.round(2e9 / flops));
       for (let i = 0; i < reps; i++) be.matmul(c, a, b);
       const times = [];
@@ -43,7 +53,7 @@ for (const precision of [32, 64])
         times.push((performance.now() - t0) / reps);
       }
       const ms = median(times);
-      process.stdout.write(`${JSON.stringify({ kind: 'bplambda matmul', precision, threads: be.threads, mode: be.mode, n, ms, gflops: flops / ms / 1e6 })}\n`);
+      process.stdout.write(`${JSON.stringify({ kind: 'bplambda matmul', precision, threads: be.threads, mode: be.mode, m, n, k, ms, gflops: flops / ms / 1e6 })}\n`);
       for (const x of [a, b, c]) be.dispose(x);
     }
     be.destroy();

@@ -147,13 +147,13 @@ const table = (head, body, left) => {
 };
 const out = table(header, rows, 6);
 
-out.push('', 'The matrix product alone (square n × n × n, packing included; the ceiling of the trainer\'s products):');
+out.push('', 'The matrix product alone (packing and copying out included; the ceiling of the trainer\'s products):');
 out.push(
   ...table(
-    ['kernel', 'prec', 'threads', 'n', 'GFLOP/s'],
+    ['kernel', 'prec', 'threads', 'm × n × k', 'GFLOP/s'],
     [
-      ...kernels.map((k) => [`bplambda matmul (${k.mode})`, `f${k.precision}`, String(k.threads), String(k.n), fmt(k.gflops, 1)]),
-      ...torch.filter((t) => t.kind === 'matmul peak').map((t) => ['torch.matmul', `f${t.precision}`, String(t.threads), String(t.n), fmt(t.gflops, 1)]),
+      ...kernels.map((k) => [`bplambda matmul (${k.mode})`, `f${k.precision}`, String(k.threads), `${k.m} × ${k.n} × ${k.k}`, fmt(k.gflops, 1)]),
+      ...torch.filter((t) => t.kind === 'matmul peak').map((t) => ['torch.matmul', `f${t.precision}`, String(t.threads), `${t.n} × ${t.n} × ${t.n}`, fmt(t.gflops, 1)]),
     ],
     1,
   ),
