@@ -56,7 +56,7 @@ export const gemm = (ws: Workspace, m: number, n: number, k: number, a: Strided,
  * product costs one hand-off, not one per entry.
  */
 export const gemmBatch = (
-  ws: Workspace,
+  shared: Workspace,
   count: number,
   m: number,
   n: number,
@@ -69,10 +69,11 @@ export const gemmBatch = (
   accumulate: boolean,
 ): void => {
   if (m === 0 || n === 0 || count === 0) return;
-  if (k === 0 || m * n * k < GEMM_MIN_MACS || n < ws.width) {
+  if (k === 0 || m * n * k < GEMM_MIN_MACS || n < shared.width) {
     for (let e = 0; e < count; e++) jsGemm(m, n, k, a(e), b(e), c, cOff(e), ldc, accumulate);
     return;
   }
+  const ws = shared.pick(count * m * n * k);
   const ldb = Math.ceil(n / ws.width) * ws.width;
   const eb = ws.bytesPerElement;
   const sa = m * k;

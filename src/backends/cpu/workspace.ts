@@ -21,6 +21,8 @@ export class Workspace {
   private id = 0;
   private bytes = 0;
   private cached: F | null = null;
+  /** With a pool: an unshared workspace for the products that stay on the calling thread (see `pick`). */
+  private local: Workspace | null = null;
 
   constructor(
     private readonly kernels: TraceKernels,
@@ -68,6 +70,15 @@ export class Workspace {
     return this.cached;
   }
 
+  /**
+   * The workspace a product of `macs` multiply-adds is packed into: the shared one when it will be split among
+   * threads, else an unshared one (JavaScript and WebAssembly run measurably slower on shared memory: the same
+   * small product took up to twice as long here).
+   */
+  pick(macs: number): Workspace {
+    return this.local !== null && macs < PARALLEL_MIN_MACS ? this.local : this;
+  }
+
   /** Run a packed product, split among the pool's threads (by entries, or by rows of one entry) when it is large. */
   run(job: PackedProduct, macs: number): void {
     const full = { kind: 'gemm' as const, mem: this.id, precision: this.precision, ones: 0, ...job };
@@ -86,6 +97,7 @@ export class Workspace {
     ws.id = pool.share(inst.memory, precision, kernels.sharedModule!);
     ws.bytes = inst.memory.buffer.byteLength;
     ws.view().fill(1, 0, MM_ROWS);
+    ws.local = new Workspace(kernels, precision, null);
     return ws;
   }
 }
