@@ -15,6 +15,7 @@ import { cpus, loadavg } from 'node:os';
 import { writeFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { targetLines, targetsOf } from './targets.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist', 'src', 'cli', 'main.js');
@@ -159,37 +160,10 @@ out.push(
   ),
 );
 
-// The targets of the fast-CPU issue, as ratios measured in this run.
+// The targets of the fast-CPU issue, as ratios measured in this run (bench/targets.mjs).
 const cores = cpus().length;
-const pick = (f) => results.filter(f).sort((a, b) => a.msPerBatch - b.msPerBatch)[0];
-const ours = (task, method, computation, prec, threads = cores) =>
-  pick((r) => r.task === task && r.method === method && (computation === null || r.computation === computation) && r.precision === prec && r.backend.startsWith('cpu-f') && !r.backend.endsWith('-js') && r.threads === threads && r.batch === (task === 'seq-mnist' ? 50 : 100));
-const torchMs = (task, prec, threads = cores) => torch.find((t) => t.kind === 'nn.LSTM BPTT' && t.task === task && t.precision === prec && t.threads === threads)?.msPerBatch;
-const AUTHORS_MS = { 'seq-mnist': [145, 558] };
-const targets = [];
-const ratio = (name, mine, theirs, limit, what) =>
-  targets.push({ name, ms: mine?.msPerBatch ?? null, against: theirs ?? null, ratio: mine && theirs ? mine.msPerBatch / theirs : null, limit, what, met: mine && theirs ? mine.msPerBatch / theirs <= limit : null });
-ratio('seq-MNIST BPTT vs nn.LSTM BPTT (f32)', ours('seq-mnist', 'bptt', null, 32), torchMs('seq-mnist', 32), 1.5, 'ratio of ms/batch');
-ratio('seq-MNIST BP(λ) forward view vs nn.LSTM BPTT (f32)', ours('seq-mnist', 'bp-lambda', 'forward-view', 32), torchMs('seq-mnist', 32), 2.5, 'ratio of ms/batch');
-ratio('copy-repeat BPTT vs nn.LSTM BPTT (f32)', ours('copy-repeat', 'bptt', null, 32), torchMs('copy-repeat', 32), 2, 'ratio of ms/batch');
-ratio('copy-repeat BP(λ) forward view vs nn.LSTM BPTT (f32)', ours('copy-repeat', 'bp-lambda', 'forward-view', 32), torchMs('copy-repeat', 32), 4, 'ratio of ms/batch');
-const online = ours('seq-mnist', 'bp-lambda', 'traces', 32);
-targets.push({
-  name: "seq-MNIST online BP(λ), cell mode, vs the authors' code",
-  ms: online?.msPerBatch ?? null,
-  against: AUTHORS_MS['seq-mnist'],
-  ratio: online ? AUTHORS_MS['seq-mnist'].map((a) => online.msPerBatch / a) : null,
-  limit: 0.3,
-  what: "the authors' figures on this kind of machine (../shared/research/authors-code-timings.md: 145–558 ms on different days), not timed in this run",
-  met: online ? online.msPerBatch / AUTHORS_MS['seq-mnist'][1] <= 0.3 : null,
-});
-const trace = pick((r) => r.task === 'copy-repeat' && r.computation === 'traces' && r.precision === 32 && r.threads === cores && r.gflops !== null && r.backend === 'cpu-f32');
-targets.push({ name: 'copy-repeat online trace update, f32, every core', gflops: trace?.gflops ?? null, limit: 60, what: 'GFLOP/s (at least)', met: trace ? trace.gflops >= 60 : null });
-out.push('', `Targets (ratios within this run; ${cores} cores):`);
-for (const t of targets) {
-  const v = t.gflops !== undefined ? `${fmt(t.gflops, 1)} GFLOP/s (≥ ${t.limit})` : Array.isArray(t.ratio) ? `${fmt(t.ms)} ms: ${t.ratio.map((x) => fmt(x, 2)).join('–')}× (≤ ${t.limit}×)` : `${fmt(t.ms)} ms vs ${fmt(t.against)} ms: ${fmt(t.ratio, 2)}× (≤ ${t.limit}×)`;
-  out.push(`  ${t.met === null ? '?  ' : t.met ? 'met' : 'NOT'}  ${t.name}: ${v}`);
-}
+const targets = targetsOf(results, torch, cores);
+out.push('', `Targets (best of each side over the thread counts timed, within this run; ${cores} cores):`, ...targetLines(targets));
 if (torchNote !== null) out.push(torchNote);
 for (const u of unavailable) out.push(`unavailable: ${u.backend}: ${u.reason}`);
 for (const f of failed) out.push(`FAILED: ${f.args} (${f.signal ?? f.status})`);
