@@ -54,12 +54,21 @@ describe('run: argument errors exit with code 2 and name the option', () => {
   });
 });
 
+/** A function run once, its result kept: the runs a test needs, made by whichever test asks first (any order). */
+const once = <T>(f: () => T): (() => T) => {
+  let done: { value: T } | null = null;
+  return () => (done ??= { value: f() }).value;
+};
+
 describe('run, plot and sweep for real (tiny settings)', () => {
   const out = tmp();
+  const toyRun = once(() => cli('run', 'toy', '--preset', 'smoke', '--lambda', '0.5', '--seed', '3', '--out', join(out, 'toy')));
+  const mnistRun = once(() => cli('run', 'seq-mnist', '--preset', 'smoke', '--method', 'bptt', '--out', join(out, 'mnist')));
+  const copyRun = once(() => cli('run', 'copy-repeat', '--preset', 'smoke', '--method', 'sg', '--n', '2', '--threshold', '0.9', '--out', join(out, 'copy')));
 
   it('run toy writes config.json, metrics.csv and summary.json with the required keys', () => {
     const dir = join(out, 'toy');
-    const r = cli('run', 'toy', '--preset', 'smoke', '--lambda', '0.5', '--seed', '3', '--out', dir);
+    const r = toyRun();
     expect(r.stderr).toMatch(/batch 20/);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/BP\(0\.5\)/);
@@ -79,20 +88,21 @@ describe('run, plot and sweep for real (tiny settings)', () => {
   });
 
   it('run seq-mnist and copy-repeat write their task keys', () => {
-    const m = cli('run', 'seq-mnist', '--preset', 'smoke', '--method', 'bptt', '--out', join(out, 'mnist'));
+    const m = mnistRun();
     expect(m.code).toBe(0);
     const ms = JSON.parse(readFileSync(join(out, 'mnist', 'summary.json'), 'utf8'));
     expect(ms).toMatchObject({ task: 'seq-mnist', method: 'bptt', lambda: null, seed: 0 });
     expect(typeof ms.testAccuracy).toBe('number');
     expect(typeof ms.validationAccuracy).toBe('number');
-    const c = cli('run', 'copy-repeat', '--preset', 'smoke', '--method', 'sg', '--n', '2', '--threshold', '0.9', '--out', join(out, 'copy'));
+    const c = copyRun();
     expect(c.code).toBe(0);
     const cs = JSON.parse(readFileSync(join(out, 'copy', 'summary.json'), 'utf8'));
     expect(cs).toMatchObject({ task: 'copy-repeat', method: 'sg', n: 2 });
     for (const k of ['maxSequenceLength', 'N', 'R']) expect(Number.isInteger(cs[k])).toBe(true);
   });
 
-  it('plot renders SVG and PNG files of every task', () => {
+  it('plot renders SVG and PNG files of every task (making the runs itself when it runs alone)', () => {
+    for (const run of [toyRun, mnistRun, copyRun]) expect(run().code).toBe(0);
     const r = cli('plot', join(out, 'toy'), join(out, 'mnist'), join(out, 'copy'), '--out', join(out, 'plots'));
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
