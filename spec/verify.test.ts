@@ -16,7 +16,7 @@ import { InvalidInputError } from '../src/core/errors.js';
 import { oracle } from '../src/core/oracle.js';
 import { GOLDEN_SPECS, goldenTrace } from '../src/verify/golden.js';
 import { QUANTITIES } from '../src/verify/schema.js';
-import { defaultTolerance } from '../src/verify/tolerance.js';
+import { RTOL_CAP, defaultTolerance } from '../src/verify/tolerance.js';
 import { verifyReportJson, verifyTrace } from '../src/verify/verify.js';
 import { fcParams } from '../property-tests/arbitraries.js';
 
@@ -233,9 +233,9 @@ describe('tolerances', () => {
     return t;
   };
 
-  it('float64 defaults: 1e-9 relative fails, 1e-11 passes; float32 defaults accept 1e-6 but not 1e-2', () => {
-    expect(verifyTrace(perturbRel(RNN_TANH, 1e-8)).pass).toBe(false);
-    expect(verifyTrace(perturbRel(RNN_TANH, 1e-11)).pass).toBe(true);
+  it('float64 defaults: 2e-9 relative fails, 5e-10 passes (rtol 1e-9 pinned within 2x); float32 defaults accept 1e-6 but not 1e-2', () => {
+    expect(verifyTrace(perturbRel(RNN_TANH, 2e-9)).pass).toBe(false);
+    expect(verifyTrace(perturbRel(RNN_TANH, 5e-10)).pass).toBe(true);
     const t32 = { ...perturbRel(RNN_TANH, 1e-6), precision: 'float32' };
     expect(verifyTrace(t32).pass).toBe(true);
     expect(verifyTrace({ ...perturbRel(RNN_TANH, 1e-2), precision: 'float32' }).pass).toBe(false);
@@ -250,10 +250,29 @@ describe('tolerances', () => {
     expect(verifyTrace({ ...t, precision: 'float64' }).pass).toBe(false);
   });
 
-  it('defaults grow like √T below float64 and are reported with their source; options override each', () => {
+  it('a wrong sign fails at every precision and length: the growing defaults stop below rtol 1', () => {
+    for (const p of ['float32', 'float16', 'bfloat16'] as const)
+      for (const T of [1, 10, 100, 10_000]) {
+        const { rtol, atol } = defaultTolerance(p, T);
+        expect(rtol).toBeLessThanOrEqual(RTOL_CAP);
+        expect(atol).toBeLessThanOrEqual(RTOL_CAP / 10);
+      }
+    expect(defaultTolerance('bfloat16', 100).rtol).toBe(RTOL_CAP);
+    // The largest state entry of a trace with its sign flipped, declared bfloat16 over a long sequence.
+    const t = traceOf(RNN_TANH);
+    const st = (t['computed'] as { states: number[][] }).states;
+    let at = [0, 0];
+    st.forEach((row, k) => row.forEach((v, j) => (Math.abs(v) > Math.abs(st[at[0]!]![at[1]!]!) ? (at = [k, j]) : null)));
+    st[at[0]!]![at[1]!] = -st[at[0]!]![at[1]!]!;
+    expect(verifyTrace({ ...t, precision: 'bfloat16' }).pass).toBe(false);
+    expect(verifyTrace({ ...t, precision: 'bfloat16' }, defaultTolerance('bfloat16', 10_000)).pass).toBe(false);
+  });
+
+  it('defaults grow like √T below float64 (up to the cap) and are reported with their source; options override each', () => {
+    expect(defaultTolerance('float32', 400).rtol / defaultTolerance('float32', 4).rtol).toBeCloseTo(10, 12);
     expect(defaultTolerance('float64', 1000)).toEqual(defaultTolerance('float64', 2));
     for (const p of ['float32', 'float16', 'bfloat16'] as const) {
-      expect(defaultTolerance(p, 400).rtol / defaultTolerance(p, 4).rtol).toBeCloseTo(10, 12);
+      expect(defaultTolerance(p, 4).rtol / defaultTolerance(p, 1).rtol).toBeCloseTo(2, 12); // √T, below the cap
       expect(defaultTolerance(p, 10).rtol).toBeGreaterThan(defaultTolerance('float64', 10).rtol);
     }
     expect(defaultTolerance('bfloat16', 10).rtol).toBeGreaterThan(defaultTolerance('float16', 10).rtol);

@@ -25,6 +25,12 @@
  *   the unit roundoffs (PyTorch's CPU kernels have no float16 matrix products, so this one is not measured).
  *   TF32 matrix products (NVIDIA GPUs) have the unit roundoff of float16: declare float16 for them.
  *
+ * The low-precision defaults stop growing at rtol = RTOL_CAP (atol = RTOL_CAP/10): below 1, so a value whose sign
+ * is wrong (|actual − reference| = 2|reference|) always fails unless the element is small against atol·scale.
+ * Without the cap, bfloat16's 0.2·√T reached 2 at T = 100 and a sign-flipped value passed. The cap applies from
+ * T = 7 in bfloat16, T = 400 in float16; a correct bfloat16 run grows like 0.036·√T (above) and may exceed it beyond
+ * T ≈ 190: verify such runs with explicit --rtol/--atol, knowing that a wrong sign is then no longer caught.
+ *
  * Both can be overridden (`--rtol`, `--atol`; the same rule applies); the report says which values were used.
  */
 import type { Tolerance } from './compare.js';
@@ -45,9 +51,12 @@ export const GROWTH_CONSTANT: Readonly<Record<Exclude<TracePrecision, 'float64'>
   bfloat16: 0.2,
 };
 
+/** The largest default rtol (see the module comment): a wrong sign must fail. */
+export const RTOL_CAP = 0.5;
+
 /** The default tolerance for a declared precision and sequence length T (see the module comment). */
 export const defaultTolerance = (precision: TracePrecision, T: number): Tolerance => {
   if (precision === 'float64') return { rtol: 1e-9, atol: 1e-12 };
-  const c = GROWTH_CONSTANT[precision] * Math.sqrt(Math.max(1, T));
+  const c = Math.min(RTOL_CAP, GROWTH_CONSTANT[precision] * Math.sqrt(Math.max(1, T)));
   return { rtol: c, atol: c / 10 };
 };
