@@ -225,6 +225,35 @@ describe('alignment', () => {
     expect(a.meanWithFuture).toBe(0);
   });
 
+  it('is the batch mean of the signed cosine at every step, interior and negative values included (issue 15)', () => {
+    // A random synthesiser gives signals pointing anywhere: the cosines are computed here from their definition.
+    const c = toyConfig({ method: 'bp-lambda', lambda: 0.5 });
+    const s = withRandomTheta(c, learnerInit(c, rngFromSeed(0))[0], 11);
+    const H = c.model.cell.hiddenSize;
+    const cos = (u: ArrayLike<number>, v: ArrayLike<number>) => {
+      let uv = 0;
+      let uu = 0;
+      let vv = 0;
+      for (let i = 0; i < u.length; i++) {
+        uv += u[i]! * v[i]!;
+        uu += u[i]! * u[i]!;
+        vv += v[i]! * v[i]!;
+      }
+      return uu === 0 || vv === 0 ? 0 : uv / Math.sqrt(uu * vv);
+    };
+    const want = new Array<number>(6).fill(0);
+    for (const seq of batch) {
+      const exact = bptt(c.model, s.params, seq).stateGrads;
+      learningSignals(c, s, seq).forEach((g, k) => (want[k]! += cos(g, exact[k]!.subarray(0, H)) / batch.length));
+    }
+    const got = alignment(c, s, batch).perStep;
+    got.forEach((v, k) => expect(v).toBeCloseTo(want[k]!, 12));
+    // The case exercises what endpoint-only checks miss: a negative mean and an interior one (|cos| would fail).
+    expect(got.some((v) => v < -0.05)).toBe(true);
+    expect(got.some((v) => v > 0.05 && v < 0.95)).toBe(true);
+    expect(alignment(c, s, batch).meanWithFuture).toBeCloseTo(want.slice(0, 5).reduce((x, y) => x + y, 0) / 5, 12);
+  });
+
   it('BP(λ): the signal is (β/c) ĝ_t before the last step and l_T at it; zero-initialised ĝ has alignment 0', () => {
     // The reduced toy preset has the authors' target scale c = 1/B (B = 10) and β = 1: ĝ predicts dL/dh_t / 10.
     const c = toyConfig({ method: 'bp-lambda', lambda: 1 });
