@@ -36,6 +36,19 @@ const makers: readonly (readonly [string, () => Backend])[] = [
   ...GPUJS_MODES.map((mode) => [`gpujs ${mode}`, () => gpujsBackend({ mode }) as Backend] as const),
 ];
 
+/**
+ * A backend that could not start, standing in for it while a skipped suite is collected: each of its cases is
+ * listed as skipped (so the report counts them), and any use of it throws (a skipped case never runs).
+ */
+export const unstarted = (name: string): Candidate => {
+  const backend = new Proxy({} as Backend, {
+    get: (_t, key) => {
+      throw new Error(`${name} did not start: its cases are skipped (read ${String(key)})`);
+    },
+  });
+  return { name, backend, make: () => backend };
+};
+
 /** Start every backend; a BackendUnavailableError puts it in `unavailable` with its reason, anything else throws. */
 export const startAll = (): { available: Candidate[]; unavailable: Unavailable[] } => {
   const available: Candidate[] = [];
