@@ -33,6 +33,9 @@ describe('demo toy lab', () => {
       expect(lane.perStep[9]).toBeCloseTo(1, 12);
     }
     const f = firstStep(lab);
+    // Measured with these default settings and seeds (deterministic, the reference backend): BP(1) 0.742, BP(0)
+    // 0.160, BP(0.5) 0.071 after 50 updates. The thresholds sit 20% and 50% below, so they fail when BP(1) stops
+    // learning the first step or BP(0) catches up with it, not on a change of rounding.
     expect(f.bp1!).toBeGreaterThan(0.6);
     expect(f.bp1! - f.bp0!).toBeGreaterThan(0.3);
     // Every lane shares the frozen RNN.

@@ -134,6 +134,8 @@ describe.skipIf(!hasChromium)(name, () => {
       const bp1 = shown.bp1!;
       expect(Number.isFinite(bp0) && Number.isFinite(bp1)).toBe(true);
       expect(bp1).toBeGreaterThan(bp0);
+      // The same lab in Node gives BP(1) 0.742 at t = 1 after 50 updates (spec/demo-lab.test.ts); the page may have
+      // run a few more updates by now, and 0.5 leaves room for that while failing if BP(1) does not learn.
       expect(bp1).toBeGreaterThan(0.5);
       // The per-step chart has one point per time step (T = 10) for each learner.
       const perStep = await page.$$eval('#chart-per-step path[data-series]', (ps) => ps.map((p) => Number(p.getAttribute('data-points'))));
@@ -153,26 +155,25 @@ describe.skipIf(!hasChromium)(name, () => {
       h = await hooks(page);
       const modeEl = page.locator('#toy-backend-mode');
       expect(await modeEl.getAttribute('data-mode')).toBe(h.backendMode);
-      if (h.webgl.webgl2 || h.webgl.webgl) {
-        expect(h.backendName).toBe('gpujs');
-        expect(['webgl2', 'webgl']).toContain(h.backendMode);
-        expect(h.backendFallback).toBeNull();
-        expect(await modeEl.textContent()).toContain(h.backendMode === 'webgl2' ? 'gpu.js WebGL2' : 'gpu.js WebGL');
-      } else {
-        expect(h.backendName).toBe('reference');
-        expect(await page.locator('#toy-backend-note').textContent()).toContain('WebGL is unavailable');
-      }
+      // This browser is launched with SwiftShader enabled, so WebGL must be there and gpu.js must be what runs (the
+      // fallback to the reference is the second test's, with WebGL disabled): a page that fell back fails here.
+      expect(h.webgl.webgl2 || h.webgl.webgl).toBe(true);
+      expect(h.backendName).toBe('gpujs');
+      expect(['webgl2', 'webgl']).toContain(h.backendMode);
+      expect(h.backendFallback).toBeNull();
+      expect(await modeEl.textContent()).toContain(h.backendMode === 'webgl2' ? 'gpu.js WebGL2' : 'gpu.js WebGL');
       // Training goes on, on the new backend, from the learned parameters.
       await page.waitForFunction((n) => (globalThis as unknown as PageGlobals).__bplambda.alignmentUpdates >= n + 10, before, { timeout: 20_000 });
       h = await hooks(page);
       expect(h.firstStepAlignment.bp1!).toBeGreaterThan(h.firstStepAlignment.bp0!);
 
-      // The copy-repeat panel, on gpu.js WebGL (its default) or the reference where WebGL is missing.
+      // The copy-repeat panel, on gpu.js WebGL (its default).
       await page.click('#copy-start');
       await page.waitForFunction(() => (globalThis as unknown as PageGlobals).__bplambda.copy.batches >= 10, null, { timeout: 30_000 });
       h = await hooks(page);
       expect(await page.locator('#copy-backend-mode').getAttribute('data-mode')).toBe(h.copy.backendMode);
-      if (h.webgl.webgl2 || h.webgl.webgl) expect(['webgl2', 'webgl']).toContain(h.copy.backendMode);
+      expect(h.copy.backendName).toBe('gpujs');
+      expect(['webgl2', 'webgl']).toContain(h.copy.backendMode);
       expect(Number(await page.locator('#chart-copy svg').getAttribute('data-batches'))).toBeGreaterThanOrEqual(10);
 
       // The copy-repeat panel on the CPU backend: WebAssembly SIMD on every core (the page is cross-origin isolated),
