@@ -86,6 +86,15 @@ describe('golden set', () => {
     expect(sha256(inputs)).toBe('432bf2302ef4afaffff860ef27c9ea54d6132591677232a86dae400df36a46e0');
   });
 
+  it('pins the outputs of this version too: the oracle that wrote them cannot drift unnoticed (issue 15)', () => {
+    // Every test above checks the set against the oracle that wrote it, so a change to the core's arithmetic would
+    // pass them all while the published files changed. The computed quantities of every trace, as written
+    // (shortest round-trip numbers), are pinned here: a change to them is a new GOLDEN_VERSION.
+    const outputs = traceNames.map((k) => JSON.stringify((JSON.parse(files[k]!) as { computed: unknown }).computed)).join('\n');
+    expect(GOLDEN_VERSION).toBe(1);
+    expect(sha256(outputs)).toBe('2cc449b3568aaaf74da6e2dd18a8945ae5a8bbc0dd6304d36c06004b1c6654f8');
+  });
+
   it('has a manifest and SHA256SUMS with every file’s checksum and size, a README and the schema', () => {
     const m = JSON.parse(files['manifest.json']!) as Manifest;
     expect(m).toMatchObject({ format: 'bplambda-golden/1', goldenVersion: GOLDEN_VERSION, generator: 'bplambda test', traceFormat: 'bplambda-trace/1' });
