@@ -16,7 +16,7 @@ import { InvalidInputError } from '../src/core/errors.js';
 import { oracle } from '../src/core/oracle.js';
 import { GOLDEN_SPECS, goldenTrace } from '../src/verify/golden.js';
 import { QUANTITIES } from '../src/verify/schema.js';
-import { RTOL_CAP, defaultTolerance } from '../src/verify/tolerance.js';
+import { GROWTH_CONSTANT, RTOL_CAP, UNIT_ROUNDOFF, defaultTolerance } from '../src/verify/tolerance.js';
 import { verifyReportJson, verifyTrace } from '../src/verify/verify.js';
 import { fcParams } from '../property-tests/arbitraries.js';
 
@@ -248,6 +248,20 @@ describe('tolerances', () => {
     t['computed'] = round(t['computed']!);
     expect(verifyTrace({ ...t, precision: 'float32' }).pass).toBe(true);
     expect(verifyTrace({ ...t, precision: 'float64' }).pass).toBe(false);
+  });
+
+  it('unit roundoffs are 2^-p for each format (p significand bits), and float16 scales bfloat16 by their ratio', () => {
+    // float64: half of Number.EPSILON; float32: 1 + 2u is representable, 1 + u/2 rounds to 1 (Math.fround);
+    // float16 and bfloat16 from their definitions (IEEE 754 binary16: 11 significand bits; bfloat16: 8).
+    expect(UNIT_ROUNDOFF.float64).toBe(Number.EPSILON / 2);
+    const u32 = UNIT_ROUNDOFF.float32;
+    expect(Math.fround(1 + 2 * u32)).not.toBe(1);
+    expect(Math.fround(1 + u32 / 2)).toBe(1);
+    expect(u32).toBe(2 ** -24);
+    expect(UNIT_ROUNDOFF.float16).toBe(2 ** -11);
+    expect(UNIT_ROUNDOFF.bfloat16).toBe(2 ** -8);
+    // The float16 defaults are not measured: they are the bfloat16 constants scaled by the ratio of unit roundoffs.
+    expect(GROWTH_CONSTANT.float16).toBeCloseTo((GROWTH_CONSTANT.bfloat16 * UNIT_ROUNDOFF.float16) / UNIT_ROUNDOFF.bfloat16, 15);
   });
 
   it('a wrong sign fails at every precision and length: the growing defaults stop below rtol 1', () => {
