@@ -33,8 +33,11 @@ export class Workspace {
     this.bytesPerElement = precision === 64 ? 8 : 4;
   }
 
-  /** Byte offsets of regions of the given element counts (after MM_ROWS ones for the kernels' row scales), growing as needed. */
-  reserve(counts: readonly number[]): { readonly offsets: readonly number[]; readonly ones: number } {
+  /**
+   * Byte offsets of regions of the given element counts, growing as needed. They follow the MM_ROWS ones at byte 0
+   * that the micro-kernels read as their row scales (the `ones` offset of every job).
+   */
+  reserve(counts: readonly number[]): { readonly offsets: readonly number[] } {
     const eb = this.bytesPerElement;
     let off = align16(MM_ROWS * eb);
     const offsets = counts.map((n) => {
@@ -43,7 +46,7 @@ export class Workspace {
       return o;
     });
     if (off > this.bytes) this.grow(off);
-    return { offsets, ones: 0 };
+    return { offsets };
   }
 
   private grow(need: number): void {
