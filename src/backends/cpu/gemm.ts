@@ -9,8 +9,8 @@
  * the same operations rounded to float32). With relaxed-SIMD fused multiply-add (`mode` 'wasm-relaxed-simd')
  * each multiply-add rounds once instead: still independent of the threads, no longer the reference's bits.
  *
- * Rows of C are split among the threads of a `Pool` (`pool.ts`) when the product is large enough to pay for the
- * hand-off; each C entry is still formed by one thread in the same order, so the thread count never changes a bit.
+ * A large product is split among the threads of a `Pool` (`pool.ts`), by rows of C or, for a batched product, by
+ * entries; each C entry is still formed by one thread in the same order, so the thread count never changes a bit.
  */
 import type { F } from './data.js';
 import type { Workspace } from './workspace.js';
@@ -23,6 +23,9 @@ export interface Strided {
   readonly rs: number;
   readonly cs: number;
 }
+
+/** Byte offset, in every workspace, of the MM_ROWS ones the micro-kernels read as their row scales. */
+export const ROW_SCALES = 0;
 
 /** Products smaller than this many multiply-adds stay in JavaScript (packing would cost more than it saves). */
 export const GEMM_MIN_MACS = 2048;
@@ -119,13 +122,13 @@ export interface PackedProduct {
  * Items from…to−1 of a packed product (the unit of work of one thread): rows of its one entry, or whole entries
  * when there are several.
  */
-export const gemmItems = (mm: Micro, ones: number, eb: number, job: PackedProduct, from: number, to: number): void => {
-  if (job.count === 1) return gemmRows(mm, ones, eb, job, 0, from, to);
-  for (let e = from; e < to; e++) gemmRows(mm, ones, eb, job, e, 0, job.m);
+export const gemmItems = (mm: Micro, eb: number, job: PackedProduct, from: number, to: number): void => {
+  if (job.count === 1) return gemmRows(mm, eb, job, 0, from, to);
+  for (let e = from; e < to; e++) gemmRows(mm, eb, job, e, 0, job.m);
 };
 
 /** Rows i0…i1−1 of entry e of a packed product. */
-const gemmRows = (mm: Micro, ones: number, eb: number, job: PackedProduct, e: number, i0: number, i1: number): void => {
+const gemmRows = (mm: Micro, eb: number, job: PackedProduct, e: number, i0: number, i1: number): void => {
   const { k, ldb, pw } = job;
   const aw = job.aw + e * job.sa;
   const bw = job.bw + e * job.sb;
@@ -134,7 +137,7 @@ const gemmRows = (mm: Micro, ones: number, eb: number, job: PackedProduct, e: nu
     const nc = Math.min(pw, ldb - p0);
     for (let i = i0; i < i1; i += MM_ROWS) {
       const r = Math.min(MM_ROWS, i1 - i);
-      mm[r - 1]!(bw + p0 * eb, cw + (i * ldb + p0) * eb, aw + i * k * eb, k, ldb, nc, ones);
+      mm[r - 1]!(bw + p0 * eb, cw + (i * ldb + p0) * eb, aw + i * k * eb, k, ldb, nc, ROW_SCALES);
     }
   }
 };

@@ -17,7 +17,7 @@ import type { WasmPrecision } from './wasm.js';
 
 /** What a worker runs: a product's rows or a trace tile's examples (see worker.ts). */
 export type Job =
-  | (PackedProduct & { readonly kind: 'gemm'; readonly mem: number; readonly precision: WasmPrecision; readonly ones: number })
+  | (PackedProduct & { readonly kind: 'gemm'; readonly mem: number; readonly precision: WasmPrecision })
   | {
       readonly kind: 'trace';
       readonly mem: number;

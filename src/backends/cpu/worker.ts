@@ -25,7 +25,7 @@ const run = (job: Job, from: number, to: number): void => {
   const b = memories.get(job.mem);
   if (b === undefined) throw new Error(`memory ${job.mem} was never sent to this worker`);
   const eb = job.precision === 64 ? 8 : 4;
-  if (job.kind === 'gemm') return gemmItems(b.mm, job.ones, eb, job, from, to);
+  if (job.kind === 'gemm') return gemmItems(b.mm, eb, job, from, to);
   const { layout: l } = job;
   const { R } = job.work;
   const rows = l.nb * (R + 1);

@@ -4,7 +4,7 @@
  * workers see the growth, an unshared one (one thread) is replaced with its instance.
  */
 import type { F } from './data.js';
-import { type PackedProduct, gemmItems } from './gemm.js';
+import { type PackedProduct, ROW_SCALES, gemmItems } from './gemm.js';
 import type { Pool } from './pool.js';
 import { MM_ROWS, type Micro, type TraceKernels, type WasmPrecision, instantiate } from './wasm.js';
 
@@ -34,12 +34,12 @@ export class Workspace {
   }
 
   /**
-   * Byte offsets of regions of the given element counts, growing as needed. They follow the MM_ROWS ones at byte 0
-   * that the micro-kernels read as their row scales (the `ones` offset of every job).
+   * Byte offsets of regions of the given element counts, growing as needed. They follow the MM_ROWS ones at
+   * ROW_SCALES that the micro-kernels read as their row scales.
    */
   reserve(counts: readonly number[]): { readonly offsets: readonly number[] } {
     const eb = this.bytesPerElement;
-    let off = align16(MM_ROWS * eb);
+    let off = align16(ROW_SCALES + MM_ROWS * eb);
     const offsets = counts.map((n) => {
       const o = off;
       off = align16(off + n * eb);
@@ -61,7 +61,13 @@ export class Workspace {
     }
     this.bytes = this.memory!.buffer.byteLength;
     this.cached = null;
-    this.view().fill(1, 0, MM_ROWS);
+    this.writeRowScales();
+  }
+
+  /** The ones the micro-kernels read as row scales, at ROW_SCALES. */
+  private writeRowScales(): void {
+    const at = ROW_SCALES / this.bytesPerElement;
+    this.view().fill(1, at, at + MM_ROWS);
   }
 
   /** A typed view of the whole memory (valid until the next `reserve`). */
@@ -84,9 +90,9 @@ export class Workspace {
 
   /** Run a packed product, split among the pool's threads (by entries, or by rows of one entry) when it is large. */
   run(job: PackedProduct, macs: number): void {
-    const full = { kind: 'gemm' as const, mem: this.id, precision: this.precision, ones: 0, ...job };
+    const full = { kind: 'gemm' as const, mem: this.id, precision: this.precision, ...job };
     const items = job.count === 1 ? job.m : job.count;
-    const local = (from: number, to: number) => gemmItems(this.mm, 0, this.bytesPerElement, full, from, to);
+    const local = (from: number, to: number) => gemmItems(this.mm, this.bytesPerElement, full, from, to);
     if (this.pool === null || this.pool.threads === 1 || macs < PARALLEL_MIN_MACS || (job.count === 1 && job.m < 2 * MM_ROWS)) return local(0, items);
     this.pool.parallel(full, items, job.count === 1 ? MM_ROWS : 1, local);
   }
@@ -99,7 +105,7 @@ export class Workspace {
     ws.mm = inst.mm;
     ws.id = pool.share(inst.memory, precision, kernels.sharedModule!);
     ws.bytes = inst.memory.buffer.byteLength;
-    ws.view().fill(1, 0, MM_ROWS);
+    ws.writeRowScales();
     ws.local = new Workspace(kernels, precision, null);
     return ws;
   }
