@@ -159,11 +159,8 @@ export class Pool {
       } else mine.push([from, to]);
     }
     for (const [from, to] of mine) local(from, to);
-    while (Atomics.load(this.ctl, CTL.done) < sent) {
-      const seen = Atomics.load(this.ctl, CTL.done);
-      if (seen >= sent) break;
+    for (let seen = Atomics.load(this.ctl, CTL.done); seen < sent; seen = Atomics.load(this.ctl, CTL.done))
       if (this.canBlock) Atomics.wait(this.ctl, CTL.done, seen, 1000);
-    }
     if (Atomics.load(this.ctl, CTL.failed) !== 0) {
       const len = Atomics.load(this.ctl, CTL.errorLength);
       Atomics.store(this.ctl, CTL.failed, 0);
