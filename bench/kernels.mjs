@@ -6,9 +6,8 @@
  *
  *   node bench/kernels.mjs [--threads 1,2]
  */
-import ndarray from 'ndarray';
 import { availableParallelism } from 'node:os';
-import { cpuBackend } from '../dist/src/backends/index.js';
+import { cpuBackend, hostView } from '../dist/src/backends/index.js';
 
 const arg = process.argv.indexOf('--threads');
 const threadList = arg > 0 ? process.argv[arg + 1].split(',').map(Number) : [...new Set([1, availableParallelism()])];
@@ -40,8 +39,8 @@ for (const precision of [32, 64])
     const be = cpuBackend({ precision, threads });
     await be.ready();
     for (const [m, n, k] of SHAPES) {
-      const a = be.upload(ndarray(random(m * k, 1), [m, k]));
-      const b = be.upload(ndarray(random(k * n, 2), [k, n]));
+      const a = be.upload(hostView(random(m * k, 1), [m, k]));
+      const b = be.upload(hostView(random(k * n, 2), [k, n]));
       const c = be.alloc([m, n]);
       const flops = 2 * m * n * k;
       const reps = Math.max(3, Math.round(2e9 / flops));

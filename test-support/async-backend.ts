@@ -5,13 +5,12 @@
  * can be read synchronously, fails on it; whatever only queues work and awaits reads gets the reference's numbers.
  * It also shows what a new backend is: a data store plus the nine generic kernels.
  */
-import ndarray, { type NdArray } from 'ndarray';
-import ops from 'ndarray-ops';
 import type {
   Backend,
   BinaryOp,
   Block,
   HostNdArray,
+  HostView,
   ImmediateJacobian,
   MatmulOptions,
   MemoryInfo,
@@ -19,9 +18,10 @@ import type {
   ReduceOp,
   UnaryOp,
 } from '../src/backends/backend.js';
-import { sameShape, unitRoundoff } from '../src/backends/backend.js';
+import { sameShape, shapeSize, unitRoundoff } from '../src/backends/backend.js';
 import { BackendArrayError } from '../src/backends/errors.js';
 import { HostStore, type HostDeviceArray } from '../src/backends/host/store.js';
+import { copyView, hostView } from '../src/backends/host/view.js';
 import { HostKernels } from '../src/backends/reference.js';
 
 type A = HostDeviceArray<Float64Array>;
@@ -66,15 +66,16 @@ export class AsyncTestBackend implements Backend<A> {
   allocTrace(batch: number, rows: number, cols: number): A {
     return this.store.alloc([batch, rows, cols], true);
   }
-  upload(x: NdArray): A {
+  upload(x: HostView): A {
     return this.store.upload(x);
   }
-  write(dst: A, x: NdArray): void {
+  write(dst: A, x: HostView): void {
     if (!sameShape(dst.shape, x.shape))
       throw new BackendArrayError('write', `view has shape [${x.shape.join(', ')}], array [${dst.shape.join(', ')}]`);
     // The data is taken now; the write happens in queue order.
-    const copy = ndarray(new Float64Array(x.size), [...x.shape]);
-    if (x.size > 0) ops.assign(copy, x);
+    const data = new Float64Array(shapeSize(x.shape));
+    copyView('write', data, x);
+    const copy = hostView(data, x.shape);
     void this.enqueue(() => this.store.write(dst, copy));
   }
   read(a: A): Promise<HostNdArray> {

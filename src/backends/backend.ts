@@ -21,13 +21,27 @@
  *   core (`src/core`) sums. Other backends compute the same mathematics in their own order and precision; the
  *   conformance suite bounds the difference by tolerances derived from `epsilon`.
  */
-import type { NdArray } from 'ndarray';
 import type { LossKind } from '../core/model.js';
 import type { Activation } from '../core/rnn.js';
 
 export type Precision = 32 | 64;
 export type HostArray = Float64Array | Float32Array;
-export type HostNdArray = NdArray<HostArray>;
+
+/**
+ * A strided view of numbers in host memory, in ndarray's layout: element (i₀, i₁, …) is
+ * `data[offset + i₀·stride[0] + i₁·stride[1] + …]`. A value of the `ndarray` package is one, so
+ * `upload(ndarray(data, shape))` works as before; `hostView(data, shape)` (src/backends/host/view.ts) makes a
+ * row-major one without it. No code of bplambda's compiles functions at run time (ndarray does, with
+ * `new Function`, which a Content-Security-Policy without 'unsafe-eval' forbids).
+ */
+export interface HostView<D extends ArrayLike<number> = ArrayLike<number>> {
+  readonly data: D;
+  readonly shape: readonly number[];
+  readonly stride: readonly number[];
+  readonly offset: number;
+}
+/** What `read` gives back: a fresh, dense, row-major view (offset 0) of float64 or float32 data. */
+export type HostNdArray = HostView<HostArray>;
 
 /** An array owned by a backend. Opaque apart from its shape. */
 export interface DeviceArray {
@@ -118,9 +132,9 @@ export interface DataStore<A extends DeviceArray = DeviceArray> {
   /** A new zero array. */
   alloc(shape: readonly number[]): A;
   /** A new array holding a copy of the view `x` (any strides; converted to the backend's precision). */
-  upload(x: NdArray): A;
+  upload(x: HostView): A;
   /** Overwrite `dst` with the view `x` (same shape). */
-  write(dst: A, x: NdArray): void;
+  write(dst: A, x: HostView): void;
   /**
    * A fresh host copy (Float64Array at precision 64, Float32Array at 32), row-major, of the array as the work
    * queued before this call leaves it (later work does not change what comes back). An asynchronous backend

@@ -5,6 +5,7 @@
  */
 export * from './backend.js';
 export * from './errors.js';
+export { copyView, hostView, rowMajorStrides } from './host/view.js';
 export { ReferenceBackend, referenceBackend } from './reference.js';
 export { CpuBackend, cpuBackend, type CpuBackendOptions, type CpuKernels } from './cpu/index.js';
 export * from './registry.js';

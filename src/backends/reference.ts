@@ -5,8 +5,7 @@
  * reproduces the core's `trainBatch` exactly (spec/backends/engine-exact.test.ts); every other backend is held to
  * it by the conformance suite.
  */
-import type { NdArray } from 'ndarray';
-import type { Backend, BinaryOp, Block, DeviceArray, HostNdArray, ImmediateJacobian, MatmulOptions, MemoryInfo, Operand, ReduceOp, UnaryOp } from './backend.js';
+import type { Backend, BinaryOp, Block, DeviceArray, HostNdArray, HostView, ImmediateJacobian, MatmulOptions, MemoryInfo, Operand, ReduceOp, UnaryOp } from './backend.js';
 import { unitRoundoff } from './backend.js';
 import { BackendArrayError } from './errors.js';
 import * as k from './host/kernels.js';
@@ -84,10 +83,10 @@ export class ReferenceBackend extends HostKernels<Float64Array> implements Backe
   allocTrace(batch: number, rows: number, cols: number): A {
     return this.store.alloc([batch, rows, cols], true);
   }
-  upload(x: NdArray): A {
+  upload(x: HostView): A {
     return this.store.upload(x);
   }
-  write(dst: A, x: NdArray): void {
+  write(dst: A, x: HostView): void {
     this.store.write(dst, x);
   }
   readSync(a: A): HostNdArray {

@@ -3,7 +3,7 @@
  * steps and batches while their shape stays the same, constants made once, traces; all released together.
  * It is the `OpContext` the composite ops work with.
  */
-import ndarray from 'ndarray';
+import { hostView } from '../backends/host/view.js';
 import { type Backend, type DeviceArray, sameShape } from '../backends/backend.js';
 import type { OpContext } from '../ops/context.js';
 import { OuterSums } from '../ops/outerSums.js';
@@ -52,7 +52,7 @@ export class Buffers<A extends DeviceArray> implements OpContext<A> {
     const a = this.arrays.get(k);
     if (a !== undefined && sameShape(a.shape, shape)) return a;
     if (a !== undefined) this.be.dispose(a);
-    const fresh = this.be.upload(ndarray(make(), [...shape]));
+    const fresh = this.be.upload(hostView(make(), shape));
     this.arrays.set(k, fresh);
     return fresh;
   }

@@ -4,7 +4,7 @@
  * evaluation). `apply` is the core's `applyLearnerUpdates` (src/core/learner.ts) on backend arrays, operation by
  * operation: the optional global-norm clip of the network gradient, then SGD or Adam on each parameter group.
  */
-import ndarray from 'ndarray';
+import { hostView } from '../backends/host/view.js';
 import type { Backend, DeviceArray } from '../backends/backend.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { LearnerConfig, LearnerState, OptimiserSpec } from '../core/learner.js';
@@ -157,7 +157,7 @@ export class DeviceState<A extends DeviceArray> {
       if (bad >= 0) throw new InvalidInputError(`${path}.${k}[${bad}]`, 'a finite number', `is ${t.data[bad]}`);
       return [k, t.data, s] as const;
     });
-    return Object.fromEntries(entries.map(([k, data, s]) => [k, this.ctx.be.upload(ndarray(data, [...s]))] as const));
+    return Object.fromEntries(entries.map(([k, data, s]) => [k, this.ctx.be.upload(hostView(data, s))] as const));
   }
 
   private uploadOpt(

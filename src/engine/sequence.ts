@@ -3,7 +3,7 @@
  * readout, loss, immediate state gradient l_t = ∂L_t/∂s_t) with everything a method needs from it kept per step.
  * Buffers are named by step and reused across batches of the same batch size and length.
  */
-import ndarray from 'ndarray';
+import { hostView } from '../backends/host/view.js';
 import { type CellCache, type CellSpec, type DeviceArray, cellCacheNames } from '../backends/backend.js';
 import { type Batch, type Model, checkBatch } from '../core/model.js';
 import { cellForward } from '../ops/cells.js';
@@ -55,9 +55,9 @@ export class SequenceData<A extends DeviceArray> {
       }
     });
     const be = this.buf.be;
-    be.write(this.buf.tmp('seq.x', [T, B, I]), ndarray(x, [T, B, I]));
-    be.write(this.buf.tmp('seq.y', [T, B, O]), ndarray(y, [T, B, O]));
-    be.write(this.buf.tmp('seq.mask', [T, B]), ndarray(mask, [T, B]));
+    be.write(this.buf.tmp('seq.x', [T, B, I]), hostView(x, [T, B, I]));
+    be.write(this.buf.tmp('seq.y', [T, B, O]), hostView(y, [T, B, O]));
+    be.write(this.buf.tmp('seq.mask', [T, B]), hostView(mask, [T, B]));
     be.fill(this.st(0), 0);
   }
 

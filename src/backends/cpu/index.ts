@@ -10,7 +10,6 @@
  * WebAssembly SIMD cannot start, or `threads` > 1 where workers or shared memory cannot, throws
  * BackendUnavailableError. Nothing falls back silently.
  */
-import ndarray, { type NdArray } from 'ndarray';
 import {
   type Backend,
   type BinaryOp,
@@ -18,6 +17,7 @@ import {
   type DeviceArray,
   type FusedKernels,
   type HostNdArray,
+  type HostView,
   type ImmediateJacobian,
   type MatmulOptions,
   type MemoryInfo,
@@ -31,6 +31,7 @@ import {
 import { BackendArrayError, BackendUnavailableError } from '../errors.js';
 import { clipSegments, copyBlock } from '../host/kernels.js';
 import { HostStore, type HostDeviceArray } from '../host/store.js';
+import { hostView } from '../host/view.js';
 import * as cells from './cells.js';
 import type { F, HostData } from './data.js';
 import * as eprop from './eprop.js';
@@ -159,10 +160,10 @@ export class CpuBackend implements Backend<A> {
   alloc(shape: readonly number[]): A {
     return this.store.alloc(shape);
   }
-  upload(x: NdArray): A {
+  upload(x: HostView): A {
     return this.store.upload(x);
   }
-  write(dst: A, x: NdArray): void {
+  write(dst: A, x: HostView): void {
     if (!this.isTrace(dst)) return this.store.write(dst, x);
     const t = this.tr('write', dst);
     if (!sameShape(t.shape, x.shape)) throw new BackendArrayError('write', `view has shape [${x.shape.join(', ')}], trace [${t.shape.join(', ')}]`);
@@ -175,7 +176,7 @@ export class CpuBackend implements Backend<A> {
     const t = this.tr('read', a);
     const out = this.precision === 64 ? new Float64Array(t.size) : new Float32Array(t.size);
     for (const tile of t.tiles) tileRows(tile, t.R, t.P, out, tile.b0 * t.R * t.P, 'out');
-    return ndarray(out as F, [...t.shape]);
+    return hostView(out as F, t.shape);
   }
   async read(a: A): Promise<HostNdArray> {
     return this.readSync(a);

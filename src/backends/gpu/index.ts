@@ -12,14 +12,13 @@
  * context) it throws BackendUnavailableError saying why and what to install. Nothing falls back silently.
  * gpu.js computes in float32 (the 'cpu' mode evaluates in JavaScript doubles and stores float32).
  */
-import ndarray, { type NdArray } from 'ndarray';
-import ops from 'ndarray-ops';
 import {
   type Backend,
   type BinaryOp,
   type Block,
   type DeviceArray,
   type HostNdArray,
+  type HostView,
   type ImmediateJacobian,
   type MatmulOptions,
   type MemoryInfo,
@@ -32,6 +31,7 @@ import {
 } from '../backend.js';
 import { BackendArrayError, BackendUnavailableError, checkShape } from '../errors.js';
 import { broadcastStrides, checkBlock, matmulGeometry } from '../host/kernels.js';
+import { copyView, hostView } from '../host/view.js';
 import { copyKernel, traceContractKernel, traceSetKernel, traceUpdateKernel } from './kernels.js';
 import { type GpuInstance, type GpuKernel, type GpuModule, type GpuValue, type GpujsBackendOptions, type GpujsMode, GPUJS_MODES, glStatus, kernelMode, loadGpujs, remedyFor } from './runtime.js';
 import * as src from './sources.js';
@@ -270,17 +270,22 @@ export class GpujsBackend implements Backend<A> {
     this.track(1, 4 * value.length);
     return { shape: [...shape], size: value.length, owner: this, slot: { value, disposed: false }, alias: false, tiles: null };
   }
-  upload(x: NdArray): A {
+  upload(x: HostView): A {
     const a = this.alloc(x.shape);
-    if (a.size > 0) ops.assign(ndarray(a.slot.value as Float32Array, [...x.shape]), x);
+    try {
+      copyView('upload', a.slot.value as Float32Array, x);
+    } catch (e) {
+      this.dispose(a);
+      throw e;
+    }
     return a;
   }
-  write(dst: A, x: NdArray): void {
+  write(dst: A, x: HostView): void {
     const g = dst as A;
     if (g.owner !== this || g.slot.disposed) this.own('write', dst);
     if (!sameShape(g.shape, x.shape)) throw new BackendArrayError('write', `view has shape [${x.shape.join(', ')}], array [${g.shape.join(', ')}]`);
     const v = new Float32Array(g.size);
-    if (g.size > 0) ops.assign(ndarray(v, [...g.shape]), x);
+    copyView('write', v, x);
     if (g.tiles === null) return this.put(g, v);
     const per = g.shape[1]! * g.shape[2]!;
     for (const t of g.tiles) this.setSlot(t.slot, v.slice(t.b0 * per, t.b1 * per));
@@ -288,11 +293,11 @@ export class GpujsBackend implements Backend<A> {
   readSync(a: A): HostNdArray {
     const g = a as A;
     if (g.owner !== this || g.slot.disposed) this.own('read', a);
-    if (g.tiles === null) return ndarray(Float32Array.from(this.hostOf(g.slot.value).subarray(0, g.size)), [...g.shape]);
+    if (g.tiles === null) return hostView(Float32Array.from(this.hostOf(g.slot.value).subarray(0, g.size)), g.shape);
     const out = new Float32Array(g.size);
     const per = g.shape[1]! * g.shape[2]!;
     for (const t of g.tiles) out.set(this.hostOf(t.slot.value).subarray(0, (t.b1 - t.b0) * per), t.b0 * per);
-    return ndarray(out, [...g.shape]);
+    return hostView(out, g.shape);
   }
   async read(a: A): Promise<HostNdArray> {
     return this.readSync(a);

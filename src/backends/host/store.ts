@@ -3,10 +3,9 @@
  * test-only asynchronous backend): plain typed arrays with a shape, owned by one store. Ownership and liveness are
  * checked on every access, so that mixing backends or using a disposed array fails loudly.
  */
-import ndarray, { type NdArray } from 'ndarray';
-import ops from 'ndarray-ops';
-import { type DeviceArray, type HostNdArray, type MemoryInfo, sameShape, shapeSize } from '../backend.js';
+import { type DeviceArray, type HostNdArray, type HostView, type MemoryInfo, sameShape, shapeSize } from '../backend.js';
 import { BackendArrayError, checkShape } from '../errors.js';
+import { copyView, hostView } from './view.js';
 
 export type Storage = Float64Array | Float32Array;
 
@@ -95,38 +94,25 @@ export class HostStore<S extends Storage> {
     return h.data;
   }
 
-  upload(x: NdArray): HostDeviceArray<S> {
+  upload(x: HostView): HostDeviceArray<S> {
     const a = this.alloc(x.shape);
-    copyIn(a, x);
+    try {
+      copyView('upload', a.data, x);
+    } catch (e) {
+      this.dispose(a);
+      throw e;
+    }
     return a;
   }
 
-  write(dst: DeviceArray, x: NdArray): void {
+  write(dst: DeviceArray, x: HostView): void {
     const h = this.own('write', dst);
     if (!sameShape(h.shape, x.shape)) throw new BackendArrayError('write', `view has shape [${x.shape.join(', ')}], array [${h.shape.join(', ')}]`);
-    copyIn(h, x);
+    copyView('write', h.data, x);
   }
 
   readSync(a: DeviceArray): HostNdArray {
     const h = this.own('read', a);
-    return ndarray(h.data.slice() as Storage, [...h.shape]);
+    return hostView(h.data.slice() as Storage, h.shape);
   }
 }
-
-/** Whether a view is its whole storage in row-major order (so it copies as one block). */
-export const isDense = (x: NdArray): boolean => {
-  if (x.offset !== 0 || x.size !== (x.data as ArrayLike<number>).length) return false;
-  let stride = 1;
-  for (let d = x.shape.length - 1; d >= 0; d--) {
-    if (x.shape[d] !== 1 && x.stride[d] !== stride) return false;
-    stride *= x.shape[d]!;
-  }
-  return true;
-};
-
-/** Copy an ndarray view (any strides, any numeric storage) into a host array: one block when dense, else ndarray-ops. */
-const copyIn = (dst: HostDeviceArray, x: NdArray): void => {
-  if (dst.size === 0) return;
-  if (isDense(x) && (x.data instanceof Float64Array || x.data instanceof Float32Array)) dst.data.set(x.data);
-  else ops.assign(ndarray(dst.data, [...dst.shape]), x);
-};
