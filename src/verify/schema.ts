@@ -57,7 +57,7 @@ const vector = z.array(num);
  */
 export const NON_FINITE = ['NaN', 'Infinity', '-Infinity'] as const;
 const value = z
-  .union([z.number(), z.enum(NON_FINITE)], { error: 'a number, or "NaN", "Infinity", "-Infinity" for a non-finite value' })
+  .union([z.number(), z.literal(NON_FINITE)], { error: 'a number, or "NaN", "Infinity", "-Infinity" for a non-finite value' })
   .meta({ id: 'computedNumber', description: 'a number, or "NaN", "Infinity", "-Infinity" (never within tolerance)' });
 const valueVector = z.array(value);
 const valueMatrix = z.array(valueVector).meta({ id: 'computedRows', description: 'a matrix as an array of rows' });
