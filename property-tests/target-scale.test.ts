@@ -179,7 +179,7 @@ describe('target scale c, n-step synthetic gradients', () => {
 });
 
 describe('target scale validation', () => {
-  it('refuses a target scale that is not a finite number > 0, naming method.targetScale', () => {
+  it('refuses a target scale that is not a finite number > 0, naming options.targetScale', () => {
     fc.assert(
       fc.property(
         synthProblemArb({ cell: 'rnn' }, ['linear']),
@@ -191,7 +191,7 @@ describe('target scale validation', () => {
           };
           const run = () => bpLambdaSequence(ctx, [p.sequence]);
           expect(run).toThrow(InvalidInputError);
-          expect(run).toThrow(/method\.targetScale/);
+          expect(run).toThrow(/options\.targetScale is/);
         },
       ),
       fcParams(12),

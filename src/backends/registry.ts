@@ -4,7 +4,9 @@
  */
 import type { Backend } from './backend.js';
 import { cpuBackend } from './cpu/index.js';
+import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.js';
+import { parseConfig, record } from '../core/schema.js';
 import { referenceBackend } from './reference.js';
 
 export const GPUJS_BACKEND_NAMES = ['gpujs-cpu', 'gpujs-webasm', 'gpujs-gpu', 'gpujs-headlessgl', 'gpujs-webgl', 'gpujs-webgl2', 'gpujs-webgpu'] as const;
@@ -44,8 +46,9 @@ export const DEFAULT_BACKEND = 'cpu-f64' satisfies BackendName;
  */
 export const backendByName = async (name: BackendName, options: BackendByNameOptions = {}): Promise<Backend> => {
   if (!isBackendName(name)) throw new InvalidInputError('backend', `one of ${BACKEND_NAMES.join(', ')}`, `is '${String(name)}'`);
+  parseConfig(record({ gpujs: z.unknown().optional(), threads: z.unknown().optional() }), options, 'options');
   const { threads } = options;
-  checkThreads(name, threads);
+  checkThreads(name, threads, 'options.threads');
   const t = threads === undefined ? {} : { threads };
   switch (name) {
     case 'reference':

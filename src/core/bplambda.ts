@@ -16,10 +16,12 @@
  * The state separates what carries over within a sequence (`carry`: per example s_t, the pending prediction,
  * its trace and the mode's own carry) from the sums to apply (`totals`).
  */
+import { z } from 'zod';
 import { InvalidInputError } from './errors.js';
 import type { Batch, Model, Sequence } from './model.js';
-import { checkBatch, modelShapes, stepRecord } from './model.js';
-import { type BpLambdaMode, type ModeCarry, modeAdapter } from './modes.js';
+import { checkBatch, checkModel, checkParams, modelShapes, stepRecord } from './model.js';
+import { BP_LAMBDA_MODES, type BpLambdaMode, type ModeCarry, modeAdapter } from './modes.js';
+import { RULES, numberField, oneOfField, parseConfig, record } from './schema.js';
 import type { Synthesiser } from './synthesiser.js';
 import {
   type Mat,
@@ -66,12 +68,64 @@ export interface BpLambdaOptions {
   readonly targetScale?: number;
 }
 
+/**
+ * The fields of BP(λ)'s options and their rules (shared by the learner's method, src/core/learner.ts): γ and λ in
+ * [0, 1] (spec §3), β ≥ 0, a clip > 0 or Infinity, a target scale > 0. Every one is required but the target scale.
+ */
+export const bpLambdaOptionsShape = {
+  gamma: numberField(RULES.unit),
+  lambda: numberField(RULES.unit),
+  beta: numberField(RULES.nonNegative),
+  synthClip: numberField(RULES.clip),
+  targetScale: numberField(RULES.positive).optional(),
+};
+
+const isSynthesiser = (s: unknown): s is Synthesiser =>
+  s !== null && typeof s === 'object' && typeof (s as Synthesiser).predict === 'function' && typeof (s as Synthesiser).paramJacobian === 'function' &&
+  RULES.count.ok((s as Synthesiser).inputSize) && RULES.count.ok((s as Synthesiser).outputSize);
+
+const contextSchema = record({
+  // The model record is checked by its own schema (checkModel), which names its fields under 'model'.
+  model: z.custom<Model>((m) => m !== null && typeof m === 'object', { error: 'a model record { cell, outputSize, loss }' }),
+  synth: z.custom<Synthesiser>(isSynthesiser, { error: 'a synthesiser made by linearSynthesiser, mlpSynthesiser or tabularSynthesiser' }),
+  params: z.custom<Params>((p) => p !== null && typeof p === 'object', { error: 'a parameter record' }),
+  theta: z.custom<Params>((p) => p !== null && typeof p === 'object', { error: 'a parameter record' }),
+  options: record(bpLambdaOptionsShape),
+  mode: oneOfField(BP_LAMBDA_MODES).optional(),
+});
+
+/**
+ * Check a BP(λ) context: its fields, the options' ranges, the model, the parameters' and the synthesiser's shapes,
+ * and that the synthesiser fits the mode. Typed errors name the field (`options.lambda`, `params.W_rec`, …).
+ */
+export const checkBpLambdaContext = (ctx: BpLambdaContext): void => checkContext(contextSchema, ctx);
+
+/** What `bpLambdaInit` reads of a context (the parameters and options may come with each step). */
+const initContextSchema = contextSchema.partial({ params: true, theta: true, options: true });
+
+const checkContext = (schema: z.ZodType, ctx: Pick<BpLambdaContext, 'model' | 'synth' | 'mode'> & Partial<BpLambdaContext>): void => {
+  parseConfig(schema, ctx);
+  checkModel(ctx.model);
+  modeAdapter(modeOf(ctx)).check(ctx.model, ctx.synth);
+  if (ctx.params !== undefined) checkParams(ctx.params, modelShapes(ctx.model), 'params');
+  if (ctx.theta !== undefined) checkParams(ctx.theta, ctx.synth.paramShapes, 'theta');
+};
+
 /** The target scale c of BP(λ) options (1 when absent); a typed error names the field unless finite and > 0. */
 export const targetScaleOf = (options: Pick<BpLambdaOptions, 'targetScale'>, path = 'method.targetScale'): number => {
   const c = options.targetScale ?? 1;
   if (!(typeof c === 'number' && Number.isFinite(c) && c > 0)) throw new InvalidInputError(path, 'a finite number > 0', `is ${String(c)}`);
   return c;
 };
+
+/** BP(λ)'s options out of a record holding more (a learner's method): the options alone, as a context takes them. */
+export const bpLambdaOptionsOf = (x: BpLambdaOptions): BpLambdaOptions => ({
+  gamma: x.gamma,
+  lambda: x.lambda,
+  beta: x.beta,
+  synthClip: x.synthClip,
+  ...(x.targetScale === undefined ? {} : { targetScale: x.targetScale }),
+});
 
 export const defaultBpLambdaOptions: BpLambdaOptions = { gamma: 1, lambda: 1, beta: 1, synthClip: Infinity };
 
@@ -146,7 +200,8 @@ const freshCarry = (ctx: Pick<BpLambdaContext, 'model' | 'mode'>, batchSize: num
   }));
 
 export const bpLambdaInit = (ctx: Pick<BpLambdaContext, 'model' | 'synth' | 'mode'>, batchSize: number): BpLambdaState => {
-  modeAdapter(modeOf(ctx)).check(ctx.model, ctx.synth);
+  checkContext(initContextSchema, ctx);
+  if (!RULES.count.ok(batchSize)) throw new InvalidInputError('batchSize', RULES.count.expected, `is ${String(batchSize)}`);
   return {
     t: 0,
     carry: freshCarry(ctx, batchSize),
@@ -184,12 +239,14 @@ const advanceTrace = (immediate: Mat, transition: Mat | null, previous: Mat | nu
 
 /** One step of accumulate BP(λ) for a batch. Pure: returns the step's quantities and the next state. */
 export const bpLambdaStep = (ctx: BpLambdaContext, state: BpLambdaState, input: StepInput): [BpLambdaStepResult, BpLambdaState] => {
+  checkBpLambdaContext(ctx);
   const { model, synth, params, theta, options } = ctx;
   const adapter = modeAdapter(modeOf(ctx));
   const c = targetScaleOf(options);
   const t = state.t + 1;
   const B = state.carry.length;
-  if (input.inputs.length !== B || input.targets.length !== B) throw new RangeError(`step ${t}: expected ${B} inputs and targets (one per example)`);
+  if (input.inputs.length !== B) throw new InvalidInputError('input.inputs', `${B} inputs (one per example of the batch)`, `has ${input.inputs.length}`);
+  if (input.targets.length !== B) throw new InvalidInputError('input.targets', `${B} targets (one per example of the batch; null: no loss)`, `has ${input.targets.length}`);
   const modeCtx = { model, params, gamma: options.gamma, signalWeight: options.beta / c, scale: c };
   const decay = options.gamma * options.lambda;
 
@@ -269,9 +326,9 @@ export const batchStepInput = (batch: Batch, k: number): StepInput => ({
  * computes the mode's gradients, as the learner's step does): l_t + (β/c) ĝ_t in the full-state mode, ε_t + (β/c) u_{t+1} D_{t+1} (ε_T at the end) in the cell mode.
  */
 export const bpLambdaLearningSignals = (ctx: BpLambdaContext, seq: Sequence): Float64Array[] => {
+  checkBpLambdaContext(ctx);
   const { model, synth, params, theta, options } = ctx;
   const adapter = modeAdapter(modeOf(ctx));
-  adapter.check(model, synth);
   const c = targetScaleOf(options);
   const modeCtx = { model, params, gamma: options.gamma, signalWeight: options.beta / c, scale: c };
   const T = seq.inputs.length;

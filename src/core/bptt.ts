@@ -5,6 +5,7 @@
  * Indexing: arrays are 0-based with entry k describing step t = k+1 (so `records[k].step.state` is s_{k+1}).
  * Targets and predictions have T−1 entries, for s_1 … s_{T−1}; the terminal convention is ĝ_T = 0, G_T = 0.
  */
+import { InvalidInputError } from './errors.js';
 import { type StepRecord, type Model, type Sequence, type Batch, forward, modelShapes, readoutGrad, sequenceLoss } from './model.js';
 import type { Synthesiser } from './synthesiser.js';
 import {
@@ -86,7 +87,7 @@ export type ChunkAlign = 'start' | 'end';
  * for `BackpropOptions` and the chunk ends (0-based index of each chunk's last step).
  */
 export const chunking = (T: number, n: number, align: ChunkAlign = 'start'): { cut: boolean[]; ends: number[] } => {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`chunk length n must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidInputError('n', 'an integer ≥ 1 (the chunk length)', `is ${String(n)}`);
   const first = align === 'start' ? n : T % n === 0 ? n : T % n;
   const cut = new Array<boolean>(T).fill(false);
   const ends: number[] = [];

@@ -29,7 +29,7 @@ export const memoryOf = (cell: Cell, path = 'method.mode') => {
 export const checkCellModeSynthesiser = (model: Model, synth: Synthesiser): void => {
   const mem = memoryOf(model.cell);
   if (synth.inputSize !== model.cell.stateSize || synth.outputSize !== mem.size)
-    throw new RangeError(`the cell mode needs a synthesiser from S = ${model.cell.stateSize} to the memory's ${mem.size}`);
+    throw new InvalidInputError('synth', `a synthesiser from the state (size ${model.cell.stateSize}) to the memory (size ${mem.size}) in the cell mode`, `maps size ${synth.inputSize} to ${synth.outputSize}`);
 };
 
 /**

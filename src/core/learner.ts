@@ -10,13 +10,16 @@
  * - `tbptt`: truncated BPTT with chunk length n.  `bptt`: full BPTT.
  * - `eprop`: no synthesiser; e-prop with the immediate loss (for the RNN, its immediate gradient).
  */
-import { type BpLambdaOptions, batchStepInput, bpLambdaClearTotals, bpLambdaInit, bpLambdaStep } from './bplambda.js';
+import { z } from 'zod';
+import { DivergenceError, InvalidInputError } from './errors.js';
+import { type BpLambdaOptions, bpLambdaOptionsOf, bpLambdaOptionsShape, batchStepInput, bpLambdaClearTotals, bpLambdaInit, bpLambdaStep } from './bplambda.js';
 import { type ChunkAlign, batchMean, bptt, truncatedBptt } from './bptt.js';
 import { nStepSg, onlineRule } from './baselines.js';
 import { memoryOf } from './cellMode.js';
-import type { BpLambdaMode } from './modes.js';
+import { BP_LAMBDA_MODES, type BpLambdaMode } from './modes.js';
 import { initModel, initSynthesiser } from './init.js';
-import { type Batch, type Model, checkBatch, modelShapes } from './model.js';
+import { type Batch, type Model, checkBatch, checkModel, checkParams, modelShapes } from './model.js';
+import { RULES, numberField, oneOfField, parseConfig, record } from './schema.js';
 import { type GradientTransformation, adam, applyUpdates, clipByGlobalNorm, sgd } from './optim.js';
 import type { Rng } from './random.js';
 import { type Synthesiser, linearSynthesiser, mlpSynthesiser } from './synthesiser.js';
@@ -97,6 +100,81 @@ export interface BatchMetrics {
   readonly synthUpdateNorm?: number;
 }
 
+const optimiserSchema = z.discriminatedUnion('kind', [
+  record({
+    kind: z.literal('adam'),
+    lr: numberField(RULES.nonNegative),
+    beta1: numberField(RULES.decay).optional(),
+    beta2: numberField(RULES.decay).optional(),
+    eps: numberField(RULES.positive).optional(),
+  }),
+  record({ kind: z.literal('sgd'), lr: numberField(RULES.nonNegative) }),
+  record({ kind: z.literal('frozen') }),
+]);
+
+const synthesiserSpecSchema = record({ hidden: z.array(numberField(RULES.count), { error: 'a list of layer sizes (integers ≥ 1; empty: linear)' }) });
+const ALIGNS = ['start', 'end'] as const;
+
+const methodSchema = z.discriminatedUnion('kind', [
+  record({ kind: z.literal('bp-lambda'), mode: oneOfField(BP_LAMBDA_MODES), schedule: oneOfField(SCHEDULES), synthesiser: synthesiserSpecSchema, ...bpLambdaOptionsShape }),
+  record({
+    kind: z.literal('sg'),
+    n: numberField(RULES.count),
+    gamma: bpLambdaOptionsShape.gamma,
+    beta: bpLambdaOptionsShape.beta,
+    align: oneOfField(ALIGNS),
+    target: oneOfField(['discounted', 'authors'] as const),
+    targetScale: bpLambdaOptionsShape.targetScale,
+    synthesiser: synthesiserSpecSchema,
+  }),
+  record({ kind: z.literal('tbptt'), n: numberField(RULES.count), align: oneOfField(ALIGNS) }),
+  record({ kind: z.literal('bptt') }),
+  record({ kind: z.literal('eprop') }),
+]);
+
+const learnerConfigSchema = record({
+  // Checked by its own schema (checkModel), which names its fields under 'model'.
+  model: z.custom<Model>((m) => m !== null && typeof m === 'object', { error: 'a model record { cell, outputSize, loss }' }),
+  method: methodSchema,
+  network: optimiserSchema,
+  synthesiser: optimiserSchema,
+  gradClip: numberField(RULES.clip).optional(),
+});
+
+/**
+ * Check a learner configuration: every field in its range, no unknown field, the model, and the method fitting
+ * the model (the cell mode needs an LSTM). Typed errors name the field (`method.lambda`, `network.kind`, …).
+ */
+export const checkLearnerConfig = (config: LearnerConfig): LearnerConfig => {
+  parseConfig(learnerConfigSchema, config);
+  checkModel(config.model);
+  synthesiserFor(config.model, config.method);
+  return config;
+};
+
+/** Check a learner state against its configuration: the parameters' and the synthesiser's shapes, finite numbers. */
+export const checkLearnerState = (config: LearnerConfig, state: LearnerState, path = 'state'): LearnerState => {
+  if (state === null || typeof state !== 'object') throw new InvalidInputError(path, 'a learner state (from learnerInit)', `is ${String(state)}`);
+  checkParams(state.params, modelShapes(config.model), `${path}.params`);
+  const synth = synthesiserFor(config.model, config.method);
+  if (synth === null) {
+    if (state.theta !== null) throw new InvalidInputError(`${path}.theta`, `null (method '${config.method.kind}' has no synthesiser)`, 'is not null');
+  } else checkParams(state.theta!, synth.paramShapes, `${path}.theta`);
+  if (!RULES.natural.ok(state.batches)) throw new InvalidInputError(`${path}.batches`, RULES.natural.expected, `is ${String(state.batches)}`);
+  return state;
+};
+
+/**
+ * A typed error when a batch's metrics are not finite (the training diverged: a learning rate too large, for
+ * example); `batch` is the 1-indexed batch that produced them. The state that produced them is not returned.
+ */
+export const checkMetrics = (m: BatchMetrics, batch: number): BatchMetrics => {
+  if (!Number.isFinite(m.loss)) throw new DivergenceError('the training loss', batch, 'batch');
+  if (!Number.isFinite(m.gradNorm)) throw new DivergenceError('the network gradient', batch, 'batch');
+  if (m.synthUpdateNorm !== undefined && !Number.isFinite(m.synthUpdateNorm)) throw new DivergenceError('the synthesiser update', batch, 'batch');
+  return m;
+};
+
 export const usesSynthesiser = (m: Method): m is Extract<Method, { synthesiser: SynthesiserSpec }> =>
   m.kind === 'bp-lambda' || m.kind === 'sg';
 
@@ -123,6 +201,7 @@ export const transformation = (spec: OptimiserSpec): GradientTransformation<unkn
 };
 
 export const learnerInit = (config: LearnerConfig, rng: Rng): [LearnerState, Rng] => {
+  checkLearnerConfig(config);
   const [params, r1] = initModel(config.model, rng);
   const synth = synthesiserFor(config.model, config.method);
   const [theta, r2] = synth === null ? [null, r1] : initSynthesiser(synth, r1);
@@ -170,9 +249,11 @@ export const applyLearnerUpdates = (
 
 /** Train on one batch (equal-length sequences); returns the batch metrics and the next state. */
 export const trainBatch = (config: LearnerConfig, state: LearnerState, batch: Batch): [BatchMetrics, LearnerState] => {
+  checkLearnerConfig(config);
+  checkLearnerState(config, state);
   const T = checkBatch(config.model, batch);
   const { model, method } = config;
-  const next = (m: BatchMetrics, s: LearnerState): [BatchMetrics, LearnerState] => [m, { ...s, batches: state.batches + 1 }];
+  const next = (m: BatchMetrics, s: LearnerState): [BatchMetrics, LearnerState] => [checkMetrics(m, state.batches + 1), { ...s, batches: state.batches + 1 }];
   switch (method.kind) {
     case 'bptt':
     case 'tbptt':
@@ -206,7 +287,8 @@ export const trainBatch = (config: LearnerConfig, state: LearnerState, batch: Ba
     }
     case 'bp-lambda': {
       const synth = synthesiserFor(model, method)!;
-      const ctxOf = (s: LearnerState) => ({ model, synth, params: s.params, theta: s.theta!, options: method, mode: method.mode });
+      const options = bpLambdaOptionsOf(method);
+      const ctxOf = (s: LearnerState) => ({ model, synth, params: s.params, theta: s.theta!, options, mode: method.mode });
       let s = state;
       let learner = bpLambdaInit(ctxOf(s), batch.length);
       let loss = 0;
@@ -219,6 +301,8 @@ export const trainBatch = (config: LearnerConfig, state: LearnerState, batch: Ba
           loss += totals.loss;
           gradNorm = Math.max(gradNorm, paramsNorm(totals.netGrad));
           synthNorm = Math.max(synthNorm, vnorm(totals.synthUpdate));
+          // A step schedule must stop at the step that diverged: the next step would refuse non-finite parameters.
+          if (k < T - 1) checkMetrics({ loss, gradNorm, synthUpdateNorm: synthNorm }, state.batches + 1);
           s = applyLearnerUpdates(config, s, totals.netGrad, unflattenParams(totals.synthUpdate, synth.paramShapes));
           learner = bpLambdaClearTotals(learner);
         }

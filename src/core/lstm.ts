@@ -5,6 +5,7 @@
  * Parameters: W_ih (4H×I), W_hh (4H×H), b (4H), row blocks in gate order.
  */
 import type { Cell, CellStep } from './cell.js';
+import { RULES, numberField, parseConfig, record } from './schema.js';
 import { type Mat, type Params, type Tensor, matvec, outer, vadd, tensor } from './tensor.js';
 
 const sigmoid = (a: number): number => 1 / (1 + Math.exp(-a));
@@ -87,8 +88,10 @@ const preactivationGrad = (p: LstmParts, H: number, gh: Float64Array, gc: Float6
 
 const GATES = ['i', 'f', 'g'] as const;
 
+const lstmConfigSchema = record({ inputSize: numberField(RULES.count), hiddenSize: numberField(RULES.count) });
+
 export const lstmCell = (config: LstmConfig): Cell => {
-  const { inputSize: I, hiddenSize: H } = config;
+  const { inputSize: I, hiddenSize: H } = parseConfig(lstmConfigSchema, config, 'cell');
   const fromPreGrad = (dz: Float64Array, step: CellStep): Params => ({
     W_ih: outer(dz, step.input),
     W_hh: outer(dz, step.prev.subarray(0, H)),

@@ -6,9 +6,11 @@
  * Steps whose target is null have no loss (masks). A batch is a list of sequences (the leading batch axis);
  * batch losses and gradients are means over its examples.
  */
+import { z } from 'zod';
 import { type Cell, type CellStep, rollout } from './cell.js';
 import { InvalidInputError } from './errors.js';
-import { type ParamShapes, type Params, type Tensor, matvec, outer, tensor, vecmat, vsub, vzeros } from './tensor.js';
+import { RULES, numberField, oneOfField, parseConfig, record } from './schema.js';
+import { type ParamShapes, type Params, type Tensor, matvec, size, outer, tensor, vecmat, vsub, vzeros } from './tensor.js';
 
 export const LOSSES = ['mse', 'xent', 'bce'] as const;
 export type LossKind = (typeof LOSSES)[number];
@@ -26,6 +28,43 @@ export interface Sequence {
 }
 
 export type Batch = readonly Sequence[];
+
+/** A cell record as `rnnCell` and `lstmCell` make it (their configurations are checked there). */
+const isCell = (c: unknown): c is Cell => {
+  if (c === null || typeof c !== 'object') return false;
+  const x = c as Partial<Record<keyof Cell, unknown>>;
+  const sizes = [x.inputSize, x.hiddenSize, x.stateSize].every((n) => typeof n === 'number' && RULES.count.ok(n));
+  return (x.type === 'rnn' || x.type === 'lstm') && sizes && typeof x.step === 'function' && typeof x.paramShapes === 'object';
+};
+
+export const modelSchema = record({
+  cell: z.custom<Cell>(isCell, { error: 'a cell made by rnnCell or lstmCell' }),
+  outputSize: numberField(RULES.count),
+  loss: oneOfField(LOSSES),
+});
+
+/** Check a model record (the cell, the readout's size, the loss); typed errors name the field under `path`. */
+export const checkModel = (model: Model, path = 'model'): Model => parseConfig(modelSchema, model, path);
+
+/**
+ * Check a parameter record against its shapes: the same names, each a tensor of that shape over a Float64Array
+ * of finite numbers. Typed errors name the tensor under `path` (e.g. `params.W_rec`).
+ */
+export const checkParams = (params: Params, shapes: ParamShapes, path = 'params'): Params => {
+  if (params === null || typeof params !== 'object') throw new InvalidInputError(path, `a parameter record (${Object.keys(shapes).join(', ')})`, `is ${String(params)}`);
+  for (const k of Object.keys(params)) if (!(k in shapes)) throw new InvalidInputError(`${path}.${k}`, `no such parameter: the parameters are ${Object.keys(shapes).join(', ')}`, 'is not one');
+  for (const [k, shape] of Object.entries(shapes)) {
+    const t = params[k];
+    const p = `${path}.${k}`;
+    if (t === undefined) throw new InvalidInputError(p, `a tensor of shape ${shape.join('x')}`, 'is missing');
+    if (!Array.isArray(t.shape) || t.shape.length !== shape.length || t.shape.some((n, i) => n !== shape[i]))
+      throw new InvalidInputError(p, `shape ${shape.join('x')}`, `has shape ${Array.isArray(t.shape) ? t.shape.join('x') : String(t.shape)}`);
+    if (!(t.data instanceof Float64Array) || t.data.length !== size(shape)) throw new InvalidInputError(`${p}.data`, `a Float64Array of length ${size(shape)}`, `is ${String(t.data)}`);
+    const bad = t.data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new InvalidInputError(`${p}.data[${bad}]`, 'a finite number', `is ${t.data[bad]}`);
+  }
+  return params;
+};
 
 export const readoutShapes = (model: Model): ParamShapes => ({
   W_out: [model.outputSize, model.cell.hiddenSize],

@@ -15,6 +15,7 @@
  *   the network learns one step late through e-prop, from ε_{t-1} + (β/c) u_t D_t (and ε_T at the end).
  * c is the target scale (`BpLambdaOptions.targetScale`).
  */
+import { InvalidInputError } from './errors.js';
 import { checkCellModeSynthesiser, cellToCellJacobian, memoryMass, outputGainOf } from './cellMode.js';
 import type { Model, StepRecord } from './model.js';
 import { readoutGrad, readoutShapes } from './model.js';
@@ -79,7 +80,7 @@ export const fullMode: ModeAdapter = {
   check(model, synth) {
     const S = model.cell.stateSize;
     if (synth.inputSize !== S || synth.outputSize !== S)
-      throw new RangeError(`the full-state mode needs a synthesiser from S = ${S} to S = ${S}`);
+      throw new InvalidInputError('synth', `a synthesiser from the state (size ${S}) to the state (size ${S}) in the full-state mode`, `maps size ${synth.inputSize} to ${synth.outputSize}`);
   },
   init: () => ({ mode: 'full' }),
   step(ctx, carry, _prev, rec, t, final) {

@@ -2,6 +2,7 @@
  * Seeded, explicitly threaded randomness. An `Rng` is a plain serialisable record (the xoroshiro128+ state of the
  * pure-rand library); every draw returns the value with the next `Rng`, so the same seed gives the same numbers.
  */
+import { InvalidInputError } from './errors.js';
 import { xoroshiro128plus, xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
 
 export interface Rng {
@@ -10,7 +11,7 @@ export interface Rng {
 }
 
 export const rngFromSeed = (seed: number): Rng => {
-  if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+  if (!Number.isInteger(seed)) throw new InvalidInputError('seed', 'an integer', `is ${String(seed)}`);
   return { algorithm: 'xoroshiro128plus', state: [...xoroshiro128plus(seed | 0).getState()] };
 };
 

@@ -3,6 +3,7 @@
  * Parameters: W_in (H×I), W_rec (H×H), b (H). Activations: identity, tanh, sigmoid, relu.
  */
 import type { Cell, CellStep } from './cell.js';
+import { RULES, numberField, oneOfField, parseConfig, record } from './schema.js';
 import { type Mat, type Params, matvec, outer, vadd, vmul, tensor } from './tensor.js';
 
 export const ACTIVATIONS = ['identity', 'tanh', 'sigmoid', 'relu'] as const;
@@ -36,8 +37,10 @@ export interface RnnConfig {
   readonly activation: Activation;
 }
 
+const rnnConfigSchema = record({ inputSize: numberField(RULES.count), hiddenSize: numberField(RULES.count), activation: oneOfField(ACTIVATIONS) });
+
 export const rnnCell = (config: RnnConfig): Cell => {
-  const { inputSize: I, hiddenSize: H, activation } = config;
+  const { inputSize: I, hiddenSize: H, activation } = parseConfig(rnnConfigSchema, config, 'cell');
   const act = activationFns[activation];
   const fprime = (step: CellStep): Float64Array => step.cache['a']!.map(act.df);
   const immediate = (step: CellStep, g: Float64Array): Params => {

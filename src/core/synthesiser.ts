@@ -4,6 +4,8 @@
  * Each gives its prediction and the Jacobian ∂ĝ/∂θ as an out×P matrix, P the number of parameters, columns in
  * the key order of `paramShapes` (the order `flattenParams` uses). The Jacobians are written by hand.
  */
+import { z } from 'zod';
+import { RULES, checkNumber, numberField, parseConfig } from './schema.js';
 import { type Mat, type ParamShapes, type Params, type Tensor, matvec, paramCount, tensor } from './tensor.js';
 
 export interface Synthesiser {
@@ -25,6 +27,8 @@ const get = (p: Params, k: string): Tensor => {
 
 /** Linear synthesiser ĝ(s) = W s + b, W: out×in, b: out (zero-initialised by default, as in the paper). */
 export const linearSynthesiser = (inputSize: number, outputSize: number): Synthesiser => {
+  checkNumber('inputSize', inputSize, RULES.count);
+  checkNumber('outputSize', outputSize, RULES.count);
   const shapes = { W: [outputSize, inputSize], b: [outputSize] };
   const P = paramCount(shapes);
   return {
@@ -55,7 +59,9 @@ export const linearSynthesiser = (inputSize: number, outputSize: number): Synthe
  * ĝ = W_L a_L + b_L. Parameters W_0, b_0, …, W_L, b_L. The last layer is zero-initialised (so ĝ ≡ 0 at start).
  */
 export const mlpSynthesiser = (inputSize: number, hidden: readonly number[], outputSize: number): Synthesiser => {
-  if (hidden.length === 0) throw new RangeError('mlpSynthesiser needs at least one hidden layer (use linearSynthesiser)');
+  checkNumber('inputSize', inputSize, RULES.count);
+  parseConfig(z.array(numberField(RULES.count), { error: 'a list of integers ≥ 1' }).min(1, { error: 'at least one hidden layer size (use linearSynthesiser for none)' }), hidden, 'hidden');
+  checkNumber('outputSize', outputSize, RULES.count);
   const sizes = [inputSize, ...hidden, outputSize];
   const L = hidden.length; // index of the last layer
   const shapes: Record<string, readonly number[]> = {};
@@ -144,6 +150,9 @@ export const mlpSynthesiser = (inputSize: number, hidden: readonly number[], out
  * for the identities of the spec). Steps outside 1..rows predict 0.
  */
 export const tabularSynthesiser = (steps: number, outputSize: number, inputSize: number): Synthesiser => {
+  checkNumber('steps', steps, RULES.count);
+  checkNumber('outputSize', outputSize, RULES.count);
+  checkNumber('inputSize', inputSize, RULES.count);
   const shapes = { table: [steps, outputSize] };
   const P = steps * outputSize;
   return {

@@ -17,10 +17,10 @@
  *   sequence losses, so it equals the traces and the core's `trainBatch` to rounding, not to the last bit.
  */
 import type { Backend, DeviceArray } from '../backends/backend.js';
-import { targetScaleOf } from '../core/bplambda.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { BatchMetrics, LearnerConfig, LearnerState, Method } from '../core/learner.js';
-import { synthesiserFor } from '../core/learner.js';
+import { checkLearnerConfig, checkLearnerState, checkMetrics, synthesiserFor } from '../core/learner.js';
+import { oneOfField, parseConfig, record } from '../core/schema.js';
 import { type Batch, modelShapes } from '../core/model.js';
 import type { ParamShapes, Params } from '../core/tensor.js';
 import { Buffers } from './buffers.js';
@@ -69,42 +69,18 @@ export interface Trainer {
   dispose(): void;
 }
 
-const OPTION_KEYS = ['computation'];
-
-const checkNumber = (path: string, x: unknown, ok: (x: number) => boolean, expected: string): void => {
-  if (typeof x !== 'number' || Number.isNaN(x) || !ok(x)) throw new InvalidInputError(path, expected, `is ${String(x)}`);
-};
-
-/** The method's numbers and the gradient clip, in the ranges where the method is defined (γ, λ: spec §3). */
-const checkNumbers = (config: LearnerConfig): void => {
-  const m = config.method;
-  if (m.kind === 'bp-lambda' || m.kind === 'sg') {
-    checkNumber('method.gamma', m.gamma, (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
-    checkNumber('method.beta', m.beta, (x) => Number.isFinite(x), 'a finite number');
-  }
-  if (m.kind === 'bp-lambda') {
-    checkNumber('method.lambda', m.lambda, (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
-    checkNumber('method.synthClip', m.synthClip, (x) => x > 0, 'a number > 0 (Infinity: no clip)');
-  }
-  if (m.kind === 'tbptt' || m.kind === 'sg') checkNumber('method.n', m.n, (x) => Number.isInteger(x) && x >= 1, 'an integer ≥ 1');
-  if (config.gradClip !== undefined) checkNumber('gradClip', config.gradClip, (x) => x > 0, 'a number > 0 (Infinity: no clip), or undefined');
-};
-
+const optionsSchema = record({ computation: oneOfField(COMPUTATIONS).optional() });
 /** Validate a configuration for the trainer; typed errors name the field. */
 const validate = (config: LearnerConfig, options: TrainerOptions, computation: Computation): void => {
-  for (const k of Object.keys(options)) if (!OPTION_KEYS.includes(k)) throw new InvalidInputError(`options.${k}`, `one of the trainer options (${OPTION_KEYS.join(', ')})`, 'is not an option');
-  if (!(COMPUTATIONS as readonly string[]).includes(computation))
-    throw new InvalidInputError('options.computation', COMPUTATIONS.map((c) => `'${c}'`).join(' | '), `is '${String(computation)}'`);
+  parseConfig(optionsSchema, options, 'options');
+  checkLearnerConfig(config);
   const m: Method = config.method;
-  checkNumbers(config);
   if ((m.kind === 'bp-lambda' || m.kind === 'sg') && m.synthesiser.hidden.length > 0)
     throw new InvalidInputError(
       'method.synthesiser.hidden',
       'an empty list: the trainer runs the linear synthesiser of the paper (MLP synthesisers run in the core learner)',
       `is [${m.synthesiser.hidden.join(', ')}]`,
     );
-  synthesiserFor(config.model, m); // typed errors for the cell mode without a memory part
-  if (m.kind === 'bp-lambda' || m.kind === 'sg') targetScaleOf(m);
   if (computation === 'forward-view') {
     if (m.kind !== 'bp-lambda')
       throw new InvalidInputError('options.computation', `'traces' for method '${m.kind}' (the forward view is a computation of BP(λ)'s synthesiser update)`, "is 'forward-view'");
@@ -143,7 +119,7 @@ class BackendTrainer<A extends DeviceArray> implements Trainer {
   }
 
   load(state: LearnerState): void {
-    this.device.load(state);
+    this.device.load(checkLearnerState(this.config, state));
   }
 
   async state(): Promise<LearnerState> {
@@ -163,7 +139,7 @@ class BackendTrainer<A extends DeviceArray> implements Trainer {
       });
       this.device.batches += 1;
       const [losses, norms] = await Promise.all([this.backend.read(seq.losses()), this.backend.read(metrics)]);
-      return readMetrics(batchLoss(rule, losses.data, seq.T, seq.B), norms.data, applies, this.shapes, this.config.method);
+      return checkMetrics(readMetrics(batchLoss(rule, losses.data, seq.T, seq.B), norms.data, applies, this.shapes, this.config.method), this.device.batches);
     });
   }
 

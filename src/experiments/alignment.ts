@@ -11,7 +11,7 @@
  * A zero signal has cosine 0 (so e-prop scores 0 wherever the immediate loss is zero).
  */
 import { nStepSg } from '../core/baselines.js';
-import { bpLambdaLearningSignals } from '../core/bplambda.js';
+import { bpLambdaLearningSignals, bpLambdaOptionsOf } from '../core/bplambda.js';
 import { backprop, bptt, chunking, trajectory } from '../core/bptt.js';
 import type { LearnerConfig, LearnerState } from '../core/learner.js';
 import { synthesiserFor } from '../core/learner.js';
@@ -25,7 +25,7 @@ export const learningSignals = (config: LearnerConfig, state: LearnerState, seq:
   const params = state.params;
   switch (method.kind) {
     case 'bp-lambda':
-      return bpLambdaLearningSignals({ model, synth: synthesiserFor(model, method)!, params, theta: state.theta!, options: method, mode: method.mode }, seq);
+      return bpLambdaLearningSignals({ model, synth: synthesiserFor(model, method)!, params, theta: state.theta!, options: bpLambdaOptionsOf(method), mode: method.mode }, seq);
     case 'sg':
       return nStepSg(model, synthesiserFor(model, method)!, params, state.theta!, seq, method).stateGrads.map((g) => g.slice(0, H));
     case 'tbptt': {

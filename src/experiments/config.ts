@@ -5,6 +5,7 @@
  */
 import { BACKEND_NAMES, type BackendName, DEFAULT_BACKEND } from '../backends/registry.js';
 import { InvalidInputError } from '../core/errors.js';
+import { type NumberRule, RULES, checkNumber } from '../core/schema.js';
 import { METHOD_KINDS, type MethodKind, SCHEDULES, type Schedule } from '../core/learner.js';
 import { BP_LAMBDA_MODES, type BpLambdaMode } from '../core/modes.js';
 import { COMPUTATIONS, type Computation } from '../engine/trainer.js';
@@ -214,6 +215,8 @@ const int = (x: number) => Number.isInteger(x);
 
 /** Check every field; throws InvalidInputError naming the option. */
 export const checkConfig = (c: RunConfig): void => {
+  // A field checked with the library's rule for its kind of value (src/core/schema.ts): the same words everywhere.
+  const rule = (field: keyof RunConfig, r: NumberRule): void => void checkNumber(optionName(field), c[field], r);
   parseTask(c.task);
   parsePreset(c.preset);
   for (const key of Object.keys(c)) if (!FIELDS.has(key)) throw new InvalidInputError(optionName(key), 'an option of run (see bplambda run --help)', key === 'engine' ? "is not one (did you mean --computation? the name changed: step → traces, sequence → forward-view)" : 'is not one');
@@ -225,28 +228,28 @@ export const checkConfig = (c: RunConfig): void => {
   oneOf(optionName('align'), c.align, ['start', 'end'] as const);
   oneOf(optionName('sgTarget'), c.sgTarget, ['discounted', 'authors'] as const);
   oneOf(optionName('targetScale'), c.targetScale, TARGET_SCALES);
-  num('lambda', c.lambda, (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
-  num('gamma', c.gamma, (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
-  num('beta', c.beta, (x) => Number.isFinite(x) && x >= 0, 'a finite number ≥ 0');
-  num('n', c.n, (x) => int(x) && x >= 1, 'an integer ≥ 1');
+  rule('lambda', RULES.unit);
+  rule('gamma', RULES.unit);
+  rule('beta', RULES.nonNegative);
+  rule('n', RULES.count);
   num('seed', c.seed, (x) => int(x) && Math.abs(x) < 2 ** 31, 'an integer (|seed| < 2^31)');
-  num('hidden', c.hidden, (x) => int(x) && x >= 1, 'an integer ≥ 1');
-  num('batchSize', c.batchSize, (x) => int(x) && x >= 1, 'an integer ≥ 1');
-  num('lr', c.lr, (x) => Number.isFinite(x) && x >= 0, 'a finite number ≥ 0 (0 freezes the network)');
-  num('lrSynth', c.lrSynth, (x) => Number.isFinite(x) && x >= 0, 'a finite number ≥ 0');
-  num('synthClip', c.synthClip, (x) => x > 0, 'a number > 0 (Infinity: no clip)');
-  num('steps', c.steps, (x) => int(x) && x >= 0, 'an integer ≥ 0');
-  num('epochs', c.epochs, (x) => int(x) && x >= 1, 'an integer ≥ 1');
-  num('logEvery', c.logEvery, (x) => int(x) && x >= 1, 'an integer ≥ 1');
+  rule('hidden', RULES.count);
+  rule('batchSize', RULES.count);
+  rule('lr', RULES.nonNegative);
+  rule('lrSynth', RULES.nonNegative);
+  rule('synthClip', RULES.clip);
+  rule('steps', RULES.natural);
+  rule('epochs', RULES.count);
+  rule('logEvery', RULES.count);
   num('seqLen', c.seqLen, (x) => int(x) && x >= 2, 'an integer ≥ 2');
   num('npoints', c.npoints, (x) => int(x) && x >= 1 && x <= 6, 'an integer from 1 to 6');
-  num('noise', c.noise, (x) => Number.isFinite(x) && x >= 0, 'a finite number ≥ 0');
+  rule('noise', RULES.nonNegative);
   num('trainSize', c.trainSize, (x) => int(x) && x >= 0 && x <= 48_000, 'an integer from 0 (all) to 48000');
   num('valSize', c.valSize, (x) => int(x) && x >= 0 && x <= 12_000, 'an integer from 0 (all) to 12000');
   num('testSize', c.testSize, (x) => int(x) && x >= 0 && x <= 10_000, 'an integer from 0 (all) to 10000');
-  num('evalEvery', c.evalEvery, (x) => int(x) && x >= 0, 'an integer ≥ 0');
-  num('bits', c.bits, (x) => int(x) && x >= 1, 'an integer ≥ 1');
-  num('threshold', c.threshold, (x) => Number.isFinite(x) && x > 0, 'a positive number');
+  rule('evalEvery', RULES.natural);
+  rule('bits', RULES.count);
+  rule('threshold', RULES.positive);
   if (!Array.isArray(c.synthHidden) || c.synthHidden.some((h) => !int(h) || h < 1))
     throw new InvalidInputError(optionName('synthHidden'), 'a comma-separated list of positive integers (empty: linear)', `is ${String(c.synthHidden)}`);
   if (c.task !== 'seq-mnist' && c.steps < 1) throw new InvalidInputError(optionName('steps'), `an integer ≥ 1 for the ${c.task} task`, `is ${c.steps}`);

@@ -4,8 +4,7 @@
  * (`tasks/`). A run is deterministic for a given configuration (same seed, same numbers) apart from the measured
  * wall-clock `seconds`; the caller decides where the results go (see `files.ts`) and how progress is shown.
  */
-import { DivergenceError } from '../core/errors.js';
-import { type BatchMetrics, learnerInit } from '../core/learner.js';
+import { learnerInit } from '../core/learner.js';
 import { type RunConfig, methodLabel } from './config.js';
 import {
   type MetricsRow,
@@ -42,16 +41,6 @@ export const taskPlugin = (task: RunConfig['task']): TaskPlugin => {
       return copyRepeatPlugin;
   }
   throw new RangeError(`unknown task ${String(task satisfies never)}`);
-};
-
-/**
- * Stop a run that diverged: a non-finite loss, gradient norm or synthesiser update (NaN or Infinity) throws a
- * DivergenceError naming the batch and the quantity.
- */
-export const checkFinite = (batch: number, m: BatchMetrics): void => {
-  if (!Number.isFinite(m.loss)) throw new DivergenceError('the training loss', batch, 'batch');
-  if (!Number.isFinite(m.gradNorm)) throw new DivergenceError('the network gradient', batch, 'batch');
-  if (m.synthUpdateNorm !== undefined && !Number.isFinite(m.synthUpdateNorm)) throw new DivergenceError('the synthesiser update', batch, 'batch');
 };
 
 const baseSummary = (c: RunConfig, seconds: number, batches: number, finalLoss: number | null): Summary => ({
@@ -93,8 +82,8 @@ export async function* runSteps(c: RunConfig, hooks: RunHooks = {}, resume?: Run
     let lastLoss: number | null = (resume?.task['lastLoss'] as number | null | undefined) ?? null;
     for (let i = (resume?.batches ?? 0) + 1; i <= run.total; i++) {
       current = i;
+      // The trainer throws a DivergenceError naming the batch when its metrics are not finite.
       const m = await trainer.trainBatch(run.nextBatch(i));
-      checkFinite(i, m);
       lastLoss = m.loss;
       const { row, live } = await run.after(i, m);
       push(row);

@@ -10,6 +10,8 @@
  * WebAssembly SIMD cannot start, or `threads` > 1 where workers or shared memory cannot, throws
  * BackendUnavailableError. Nothing falls back silently.
  */
+import { z } from 'zod';
+import { numberField, oneOfField, parseConfig, record } from '../../core/schema.js';
 import {
   type Backend,
   type BinaryOp,
@@ -59,7 +61,12 @@ export interface CpuBackendOptions {
   readonly fma?: 'auto' | 'off';
 }
 
-const OPTION_KEYS = ['precision', 'kernels', 'threads', 'fma'];
+const optionsSchema = record({
+  precision: z.custom<Precision>((v) => v === 32 || v === 64, { error: '32 or 64' }).optional(),
+  kernels: oneOfField(['auto', 'wasm', 'js'] as const).optional(),
+  threads: numberField({ expected: 'an integer from 1 to 256', ok: (x) => Number.isInteger(x) && x >= 1 && x <= 256 }).optional(),
+  fma: oneOfField(['auto', 'off'] as const).optional(),
+});
 
 type A = HostDeviceArray<F> | CpuTrace;
 
@@ -80,14 +87,10 @@ export class CpuBackend implements Backend<A> {
   private readonly data: HostData;
 
   constructor(options: CpuBackendOptions = {}) {
-    for (const key of Object.keys(options))
-      if (!OPTION_KEYS.includes(key)) throw new BackendUnavailableError('cpu', String(key), `'${key}' is not an option of the CPU backend`, `Options: ${OPTION_KEYS.join(', ')}.`);
+    parseConfig(optionsSchema, options, 'options');
     const precision = options.precision ?? 64;
-    if (precision !== 32 && precision !== 64) throw new BackendUnavailableError('cpu', String(precision), 'precision must be 32 or 64', 'Pass precision: 32 or 64.');
     const want = options.kernels ?? 'auto';
-    if (want !== 'auto' && want !== 'wasm' && want !== 'js') throw new BackendUnavailableError('cpu', String(want), "kernels must be 'auto', 'wasm' or 'js'", '');
     const fma = options.fma ?? 'auto';
-    if (fma !== 'auto' && fma !== 'off') throw new BackendUnavailableError('cpu', String(fma), "fma must be 'auto' or 'off'", '');
     this.precision = precision;
     this.epsilon = unitRoundoff(precision);
     const kernels = want === 'js' ? null : traceKernels(precision, fma);
@@ -303,7 +306,6 @@ export class CpuBackend implements Backend<A> {
 const chooseThreads = (asked: number | undefined, kernels: TraceKernels | null): number => {
   const why = kernels === null ? "the 'js' kernels run on one thread" : kernels.sharedModule === null ? 'this engine cannot share WebAssembly memory' : threadsUnavailable();
   if (asked === undefined) return why === null ? availableThreads() : 1;
-  if (!Number.isInteger(asked) || asked < 1 || asked > 256) throw new BackendUnavailableError('cpu', String(asked), 'threads must be an integer from 1 to 256', 'Pass threads: 1 … 256, or leave it out for every core.');
   if (asked > 1 && why !== null) throw new BackendUnavailableError('cpu', `threads ${asked}`, why, 'Pass threads: 1, or leave it out.');
   return asked;
 };

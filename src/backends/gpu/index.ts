@@ -12,6 +12,8 @@
  * context) it throws BackendUnavailableError saying why and what to install. Nothing falls back silently.
  * gpu.js computes in float32 (the 'cpu' mode evaluates in JavaScript doubles and stores float32).
  */
+import { z } from 'zod';
+import { RULES, numberField, oneOfField, parseConfig, record } from '../../core/schema.js';
 import {
   type Backend,
   type BinaryOp,
@@ -37,6 +39,12 @@ import { type GpuInstance, type GpuKernel, type GpuModule, type GpuValue, type G
 import * as src from './sources.js';
 
 export { GPUJS_MODES, type GpujsBackendOptions, type GpujsMode } from './runtime.js';
+
+const optionsSchema = record({
+  mode: oneOfField(GPUJS_MODES),
+  gpujs: z.unknown().optional(),
+  maxTileElements: numberField(RULES.count).optional(),
+});
 
 /** Where an array's current value lives (shared by an array and its reshape aliases). */
 interface Slot {
@@ -67,10 +75,8 @@ export class GpujsBackend implements Backend<A> {
   private peak = 0;
 
   constructor(options: GpujsBackendOptions) {
-    for (const key of Object.keys(options))
-      if (!['mode', 'gpujs', 'maxTileElements'].includes(key)) throw new BackendUnavailableError('gpujs', String(options.mode), `'${key}' is not an option of the gpu.js backend`, 'Options: mode, gpujs, maxTileElements.');
+    parseConfig(optionsSchema, options, 'options');
     const mode = options.mode;
-    if (!(GPUJS_MODES as readonly string[]).includes(mode)) throw new BackendUnavailableError('gpujs', String(mode), `unknown mode (one of ${GPUJS_MODES.join(', ')})`, '');
     if (mode === 'webgpu')
       throw new BackendUnavailableError('gpujs', mode, "this backend does not implement gpu.js's WebGPU kernels yet (they return Promises, and their data store is not written)", remedyFor(mode, 'ok'));
     this.gpujs = loadGpujs(mode, options.gpujs);
