@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The authors' BP(λ) on seq-MNIST, ms per batch, from ../shared/research/authors-code-timings.md (not in this environment). */
+/** The authors' BP(λ) on seq-MNIST, ms per batch, from docs/research/authors-code-timings.md. */
 export const AUTHORS_MS = { quiet: [145, 200], sideBySide: [496, 558] };
 
 export const targetsOf = (results, torch, cores) => {

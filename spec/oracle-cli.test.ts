@@ -1,5 +1,5 @@
 /**
- * The `bplambda oracle` command line against the contract (shared/spec/oracle-contract.md):
+ * The `bplambda oracle` command line against the contract (docs/spec/oracle-contract.md):
  *
  * - every kind of invalid case exits 2 with exactly one stderr line `invalid case: …` naming the offending field
  *   (JSON path), prints nothing on stdout, and with `--out FILE` neither creates FILE nor touches an existing one

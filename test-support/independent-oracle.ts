@@ -1,5 +1,5 @@
 /**
- * An independent float64 implementation of the oracle contract (shared/spec/oracle-contract.md, format 1),
+ * An independent float64 implementation of the oracle contract (docs/spec/oracle-contract.md, format 1),
  * written from the contract text alone, without reading src/core. It is deliberately built differently from a
  * reverse-mode implementation:
  *

@@ -75,8 +75,8 @@ export const down = async <A extends DeviceArray>(be: Backend<A>, a: A): Promise
 
 /**
  * Max over entries of |x − ref| / bound, where bound = eps · terms · scale: the classic error bound of a sum
- * of `terms` rounded operations, |fl(Σ) − Σ| ≤ terms · ε · Σ|summands| (Higham, §3.1), with `scale` the
- * magnitude of Σ|summands|. ≤ 1 passes.
+ * of `terms` rounded operations, |fl(Σ) − Σ| ≤ terms · ε · Σ|summands| (Higham, Accuracy and Stability of
+ * Numerical Algorithms, section 3.1), with `scale` the magnitude of Σ|summands|. ≤ 1 passes.
  */
 export const boundRatio = (x: ArrayLike<number>, ref: ArrayLike<number>, eps: number, terms: number, scale: number): number => {
   if (x.length !== ref.length) return Infinity;

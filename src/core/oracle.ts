@@ -1,5 +1,5 @@
 /**
- * The oracle (`../shared/spec/oracle-contract.md`, format version 1): one fully specified sequence in, every
+ * The oracle (`docs/spec/oracle-contract.md`, format version 1): one fully specified sequence in, every
  * quantity of BP(λ) and of exact BPTT out, in float64.
  *
  * The backward view (`synthesiserUpdate`, `tdErrors`, `sgGradients`) is computed by the online step function
