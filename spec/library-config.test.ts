@@ -6,7 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type BpLambdaContext, bpLambdaSequence } from '../src/core/bplambda.js';
+import { bptt } from '../src/core/bptt.js';
 import { DivergenceError, InvalidInputError } from '../src/core/errors.js';
+import { lossAndGrad } from '../src/core/model.js';
 import { initModel, initSynthesiser } from '../src/core/init.js';
 import { type LearnerConfig, learnerInit, trainBatch } from '../src/core/learner.js';
 import { lstmCell } from '../src/core/lstm.js';
@@ -117,6 +119,19 @@ describe('the learner and the trainer refuse the malformed configurations of the
   it('trainer options are checked', () => {
     expect(refusal(() => createTrainer(referenceBackend(), base, { computation: 'online' as never })).message).toBe("options.computation is 'online', expected one of 'traces', 'forward-view'");
     expect(refusal(() => createTrainer(referenceBackend(), base, { computaton: 'traces' } as never)).path).toBe('options.computaton');
+  });
+});
+
+describe('the core functions below the learner check the model they are given', () => {
+  it("an unknown loss is refused, not trained as softmax cross-entropy (loss: 'mae')", () => {
+    const model = { ...modelOf('rnn'), loss: 'mae' } as never;
+    const [params] = initModel(modelOf('rnn'), rngFromSeed(0));
+    expect(refusal(() => bptt(model, params, smallBatch[0]!)).message).toBe("model.loss is 'mae', expected one of 'mse', 'xent', 'bce'");
+    expect(refusal(() => lossAndGrad('mae' as never, Float64Array.of(0.3, 0.1), Float64Array.of(1, 0))).path).toBe('model.loss');
+  });
+  it('parameters that do not fit the model are named', () => {
+    const [params] = initModel(modelOf('rnn'), rngFromSeed(0));
+    expect(refusal(() => bptt(modelOf('lstm'), params, smallBatch[0]!)).path).toBe('params.W_in');
   });
 });
 

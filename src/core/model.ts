@@ -113,6 +113,8 @@ export const lossAndGrad = (kind: LossKind, yHat: Float64Array, y: Float64Array)
     }
     return { loss, dy };
   }
+  // Every loss is named: an unknown word must not train softmax cross-entropy in its place.
+  if (kind !== 'xent') throw new InvalidInputError('model.loss', `one of ${LOSSES.map((l) => `'${l}'`).join(', ')}`, `is ${String(kind)}`);
   const m = Math.max(...yHat);
   const lse = m + Math.log(yHat.reduce((a, v) => a + Math.exp(v - m), 0));
   let loss = 0;
@@ -146,8 +148,11 @@ export const stepRecord = (model: Model, params: Params, step: CellStep, target:
 };
 
 /** Forward pass over one sequence from s_0 = 0. */
-export const forward = (model: Model, params: Params, seq: Sequence, s0?: Float64Array): StepRecord[] =>
-  rollout(model.cell, params, seq.inputs, s0).map((st, t) => stepRecord(model, params, st, seq.targets[t] ?? null));
+export const forward = (model: Model, params: Params, seq: Sequence, s0?: Float64Array): StepRecord[] => {
+  checkModel(model);
+  checkParams(params, modelShapes(model));
+  return rollout(model.cell, params, seq.inputs, s0).map((st, t) => stepRecord(model, params, st, seq.targets[t] ?? null));
+};
 
 export const sequenceLoss = (records: readonly StepRecord[]): number => records.reduce((a, r) => a + r.loss, 0);
 
