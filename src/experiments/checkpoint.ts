@@ -3,14 +3,19 @@
  *
  * A checkpoint is a JSON file `{ format, sha256, payload }` where `payload` is any plain value (records, arrays,
  * numbers, strings, booleans, null) in which `Float64Array`s are stored exactly as base64 of their little-endian
- * bytes (`{ "$f64": "…" }`), and `sha256` is the hex digest of `JSON.stringify(payload)`. It is written atomically
- * (temporary file, fsync, rename); the checkpoint it replaces is kept as `<name>.prev.json`. Loading checks the
- * format and the checksum; a truncated or corrupted latest checkpoint is reported and the previous good one used.
+ * bytes (`{ "$f64": "…" }`: the core's `encodeValue`, which `serializeState` uses too), and `sha256` is the hex digest
+ * of `JSON.stringify(payload)`. It is written atomically (temporary file, fsync, rename); the checkpoint it replaces
+ * is kept as `<name>.prev.json`. Loading checks the format and the checksum; a truncated or corrupted latest
+ * checkpoint is reported and the previous good one used.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { atomicWriteFile } from '../io/files.js';
+import { decodeValue, encodeValue } from '../core/encoding.js';
 import { BplambdaError } from '../core/errors.js';
+
+/** The exact JSON form of payloads (src/core/encoding.ts), shared with the library's `serializeState`. */
+export { decodeValue, encodeValue };
 
 export const CHECKPOINT_FORMAT = 'bplambda-checkpoint/1';
 
@@ -24,45 +29,6 @@ export class CheckpointError extends BplambdaError {
     super(`checkpoint ${path} ${reason}`);
   }
 }
-
-const f64ToBase64 = (a: Float64Array): string => {
-  const bytes = new Uint8Array(a.byteLength);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < a.length; i++) view.setFloat64(8 * i, a[i]!, true);
-  return Buffer.from(bytes).toString('base64');
-};
-
-const base64ToF64 = (s: string): Float64Array => {
-  const bytes = Buffer.from(s, 'base64');
-  if (bytes.length % 8 !== 0) throw new RangeError('float64 data is not a whole number of 8-byte values');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float64Array(bytes.length / 8);
-  for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(8 * i, true);
-  return out;
-};
-
-/** Plain JSON form of a value: Float64Array → { $f64: base64 }, everything else as is (recursively). */
-export const encodeValue = (v: unknown): unknown => {
-  if (v instanceof Float64Array) return { $f64: f64ToBase64(v) };
-  if (ArrayBuffer.isView(v)) throw new TypeError('only Float64Array typed arrays can be checkpointed');
-  if (Array.isArray(v)) return v.map(encodeValue);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, encodeValue(x)]));
-  if (typeof v === 'number' && !Number.isFinite(v)) return { $num: String(v) };
-  return v;
-};
-
-/** Inverse of `encodeValue`. */
-export const decodeValue = (v: unknown): unknown => {
-  if (Array.isArray(v)) return v.map(decodeValue);
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    const keys = Object.keys(o);
-    if (keys.length === 1 && typeof o['$f64'] === 'string') return base64ToF64(o['$f64']);
-    if (keys.length === 1 && typeof o['$num'] === 'string') return Number(o['$num']);
-    return Object.fromEntries(keys.map((k) => [k, decodeValue(o[k])]));
-  }
-  return v;
-};
 
 const digest = (text: string): string => createHash('sha256').update(text).digest('hex');
 
