@@ -16,3 +16,7 @@ export * from './init.js';
 export * from './errors.js';
 export * from './oracle.js';
 export * from './learner.js';
+export * from './predict.js';
+export * from './batchTensors.js';
+export { decodeValue, encodeValue } from './encoding.js';
+export * from './serialize.js';

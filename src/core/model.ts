@@ -163,7 +163,8 @@ export const readoutGrad = (model: Model, record: StepRecord): Params => {
   return { W_out: outer(record.dy, hiddenOf(model, record.step.state)), b_out: tensor([O], record.dy) };
 };
 
-const checkVec = (path: string, v: Float64Array, n: number): void => {
+/** Check one vector: n entries, all finite (typed errors name `path`, or the entry). */
+export const checkVec = (path: string, v: Float64Array, n: number): void => {
   if (v.length !== n) throw new InvalidInputError(path, `${n} entries`, `has ${v.length}`);
   const bad = v.findIndex((x) => !Number.isFinite(x));
   if (bad >= 0) throw new InvalidInputError(`${path}[${bad}]`, 'a finite number', `is ${v[bad]}`);
