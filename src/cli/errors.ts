@@ -1,9 +1,10 @@
 /** Shared exit-code handling for commands: 0 success, 1 failure, 2 invalid input (file, case, option). */
-import { InvalidInputError } from '../core/errors.js';
+import { InvalidInputError, MissingPackageError } from '../core/errors.js';
 
 /**
- * Run a command body; an InvalidInputError becomes one line on stderr (`<prefix>: <message>`) and exit code 2.
- * Other errors propagate to main (exit 1).
+ * Run a command body; an InvalidInputError becomes one line on stderr (`<prefix>: <message>`) and exit code 2, a
+ * MissingPackageError (an optional package the command needs is not installed) one line naming the install
+ * command and exit code 1. Other errors propagate to main (exit 1).
  */
 export const withInputErrors =
   <A extends unknown[]>(prefix: string, body: (...args: A) => void | Promise<void>) =>
@@ -14,6 +15,11 @@ export const withInputErrors =
       if (e instanceof InvalidInputError) {
         process.stderr.write(`${prefix}: ${e.message}\n`);
         process.exitCode = 2;
+        return;
+      }
+      if (e instanceof MissingPackageError) {
+        process.stderr.write(`${prefix}: ${e.message}\n`);
+        process.exitCode = 1;
         return;
       }
       throw e;

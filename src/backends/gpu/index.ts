@@ -1,5 +1,5 @@
 /**
- * The gpu.js backend (subpath export `bplambda/gpu`; gpu.js is an optional dependency, loaded only here): a data
+ * The gpu.js backend (subpath export `bplambda/gpu`; gpu.js is an optional peer dependency, loaded only here): a data
  * store of gpu.js values and every generic kernel as a gpu.js kernel, compiled from the sources of `sources.ts`
  * and `kernels.ts` once per geometry. In the GL modes arrays stay on the device as textures from one kernel to the
  * next (pipeline mode), except that the trace kernels read their J, synthesiser input and δ back to the host at

@@ -4,6 +4,7 @@
  * start. The gpu.js API used here is typed locally (its own .d.ts is loose about typed arrays).
  */
 import { BackendUnavailableError } from '../errors.js';
+import { OPTIONAL_PACKAGES, isNotInstalled } from '../../io/optional.js';
 
 export const GPUJS_MODES = ['cpu', 'webasm', 'gpu', 'headlessgl', 'webgl', 'webgl2', 'webgpu'] as const;
 export type GpujsMode = (typeof GPUJS_MODES)[number];
@@ -66,7 +67,7 @@ export const remedyFor = (mode: GpujsMode, gl: 'missing' | 'no-context' | 'ok'):
     case 'webgpu':
       return "Use mode 'headlessgl' (Node) or 'webgl2' (browser).";
     default:
-      return 'Reinstall the optional dependency: npm install gpu.js@2.24.1.';
+      return `Reinstall the optional peer dependency: npm install gpu.js@${OPTIONAL_PACKAGES['gpu.js']}.`;
   }
 };
 
@@ -92,8 +93,8 @@ export const loadGpujs = (mode: GpujsMode, given: unknown): GpuModule => {
     throw new BackendUnavailableError(
       'gpujs',
       mode,
-      `the optional dependency gpu.js cannot be loaded (${(e as Error).message.split('\n')[0]})`,
-      'Install it: npm install gpu.js@2.24.1 (it is an optionalDependency of bplambda).',
+      isNotInstalled(e, ['gpu.js']) ? 'gpu.js, an optional peer dependency, is not installed' : `gpu.js cannot be loaded (${(e as Error).message.split('\n')[0]})`,
+      `Install it where bplambda is installed: npm install gpu.js@${OPTIONAL_PACKAGES['gpu.js']}.`,
     );
   }
 };
