@@ -13,10 +13,12 @@ import { registerSweep } from './commands/sweep.js';
 import { registerPlot } from './commands/plot.js';
 import { registerVerify } from './commands/verify.js';
 import { registerGolden } from './commands/golden.js';
+import { packageVersion } from './version.js';
 
 const program = new Command()
   .name('bplambda')
   .description('Accumulate BP(λ): online learning with synthetic gradients, and its float64 oracle.')
+  .version(packageVersion(), '-V, --version', 'print the version of bplambda')
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { InvalidInputError } from '../core/errors.js';
 import { type MethodChoice, type Preset, type RunConfig, type Task, buildConfig } from './config.js';
 import { toJson } from './files.js';
+import { runDirName } from './outDir.js';
 import type { Summary } from './run.js';
 import type { JobMessage, WorkerMessage } from './worker.js';
 
@@ -17,10 +18,8 @@ export interface SweepJob {
 }
 
 /** Directory name of a run in a sweep: bp-lambda-0.5-seed0, sg-3-seed1, bptt-seed0. */
-export const jobName = (c: Pick<RunConfig, 'method' | 'lambda' | 'n' | 'seed'>): string => {
-  const p = c.method === 'bp-lambda' ? `-${c.lambda}` : c.method === 'sg' || c.method === 'tbptt' ? `-${c.n}` : '';
-  return `${c.method}${p}-seed${c.seed}`;
-};
+export const jobName = (c: Pick<RunConfig, 'method' | 'lambda' | 'n' | 'seed'>): string =>
+  runDirName(c.method, c.method === 'bp-lambda' ? String(c.lambda) : c.method === 'sg' || c.method === 'tbptt' ? String(c.n) : null, String(c.seed));
 
 /** The jobs of a sweep: every method choice with every seed, on top of the shared options. */
 export const sweepJobs = (

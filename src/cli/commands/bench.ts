@@ -3,7 +3,7 @@
  * [--mode full|cell] [--batches N] [--warmup N] [--batch N] [--json]`: time training batches of one method of a
  * task's paper preset on one backend (src/experiments/bench.ts). Timings depend on the machine's load.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { BackendUnavailableError } from '../../backends/errors.js';
 import { InvalidInputError } from '../../core/errors.js';
 import { type BenchOptions, type BenchResult, runBench } from '../../experiments/bench.js';
@@ -11,7 +11,7 @@ import { BACKENDS, METHODS, TASKS, oneOf } from '../../experiments/config.js';
 import { BP_LAMBDA_MODES } from '../../core/modes.js';
 import { COMPUTATIONS } from '../../engine/trainer.js';
 import { withInputErrors } from '../errors.js';
-import { THREADS_HELP, threadsOption } from './run.js';
+import { THREADS_HELP, refuseEngine, threadsOption } from './run.js';
 
 const fmt = (x: number | null, d = 1) => (x === null ? '—' : x.toFixed(d));
 
@@ -36,6 +36,7 @@ export const registerBench = (program: Command): void => {
     .option('--backend <name>', `${BACKENDS.join(' | ')} (default cpu-f32)`)
     .option('--method <name>', `${METHODS.join(' | ')} (default bp-lambda)`)
     .option('--computation <name>', "BP(λ)'s computation: traces (default; the authors' per-step clip) | forward-view (the clip off)")
+    .addOption(new Option('--engine <name>', 'renamed --computation').hideHelp())
     .option('--mode <mode>', "BP(λ)'s synthesiser mode (default: the preset's; cell on the LSTM tasks) | full")
     .option('--batches <n>', 'timed batches (default 3)')
     .option('--warmup <n>', 'untimed batches first (default 1)')
@@ -44,6 +45,7 @@ export const registerBench = (program: Command): void => {
     .option('--json', 'print the result as JSON')
     .action(
       withInputErrors('invalid bench option', async (opts: Record<string, string | boolean | undefined>) => {
+        refuseEngine(opts['engine']);
         const o: BenchOptions = {
           task: oneOf('--task', opts['task'], TASKS, 'task'),
           backend: oneOf('--backend', opts['backend'] ?? 'cpu-f32', BACKENDS),

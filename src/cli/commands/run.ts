@@ -1,7 +1,8 @@
 /**
  * `bplambda run <task> [options]`: one experiment (toy, seq-mnist, copy-repeat) with one method; writes
- * DIR/config.json, DIR/metrics.csv and DIR/summary.json. A progress bar with live metrics on a terminal, plain log
- * lines otherwise (both on stderr); the summary on stdout.
+ * DIR/config.json, DIR/metrics.csv and DIR/summary.json. DIR must be new or empty: an earlier run there is
+ * refused (exit 2) unless --force replaces it or --resume continues it. A progress bar with live metrics on a
+ * terminal, plain log lines otherwise (both on stderr); the summary on stdout.
  */
 import { type Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
@@ -12,6 +13,7 @@ import { checkThreads } from '../../backends/registry.js';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../../experiments/checkpoint.js';
 import { checkpointPath, metricsAppender, readRun, writeConfig, writeRun } from '../../experiments/files.js';
 import { type MetricsRow, RUN_CHECKPOINT_KIND, RUN_CHECKPOINT_VERSION, type RunCheckpoint, driveRun, runSteps } from '../../experiments/run.js';
+import { RUN_DIR_HELP, defaultRunDir, prepareOutDir } from '../../experiments/outDir.js';
 import { jobName } from '../../experiments/sweep.js';
 import { formatTable, resultTable } from '../../experiments/table.js';
 import { withInputErrors } from '../errors.js';
@@ -100,10 +102,18 @@ const STRINGS: readonly (keyof RunConfig)[] = ['method', 'computation', 'backend
 
 const flag = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
+/**
+ * The old --engine option (of run, sweep and bench), refused with the current word: it is --computation, whose
+ * values are traces (formerly step, or online in bench) and forward-view (formerly sequence).
+ */
+export const refuseEngine = (value: string | boolean | undefined): void => {
+  if (value !== undefined)
+    throw new InvalidInputError('--engine', '--computation (the option was renamed: step and online → traces, sequence → forward-view)', `is given ('${String(value)}')`);
+};
+
 /** Configuration overrides from the raw options (only those given). */
 export const overridesFrom = (opts: RawRunOptions): Partial<RunConfig> => {
-  if (opts['engine'] !== undefined)
-    throw new InvalidInputError('--engine', '--computation (the option was renamed: step → traces, sequence → forward-view)', `is given ('${String(opts['engine'])}')`);
+  refuseEngine(opts['engine']);
   const out: Record<string, unknown> = {};
   for (const [key, field] of NUMERIC) {
     const v = parseNumberOption(flag(key), opts[key]);
@@ -175,7 +185,8 @@ export const registerRun = (program: Command): void => {
     .command('run')
     .description('run one experiment of the paper (toy alignment, sequential MNIST, copy-repeat) with one method')
     .argument('<task>', 'toy | seq-mnist | copy-repeat')
-    .option('--out <dir>', 'output directory (default runs/<task>/<method>-seed<seed>)')
+    .option('--out <dir>', `output directory (default ${RUN_DIR_HELP}); it must be new or empty`)
+    .option('--force', "replace the earlier run in --out: its config.json, metrics.csv, summary.json, checkpoints and figures (only files bplambda writes; a directory that is not a bplambda run is refused)")
     .option('--checkpoint-every <int>', 'save DIR/checkpoint.json every this many batches (default 100; 0: only at the end or when interrupted)')
     .option('--resume <dir>', 'continue the interrupted run in DIR from its checkpoint (no other options but --checkpoint-every and --threads)')
     .option('--threads <n>', THREADS_HELP);
@@ -189,7 +200,12 @@ export const registerRun = (program: Command): void => {
       const resume = resumeDir === null ? undefined : resumeFrom(resumeDir, taskArg, opts);
       const config = resume?.config ?? runConfigFrom(taskArg, opts);
       checkThreads(config.backend, threads, '--threads');
-      const dir = resumeDir ?? (typeof opts['out'] === 'string' ? opts['out'] : join('runs', config.task, jobName(config)));
+      const isDefault = typeof opts['out'] !== 'string';
+      const dir = resumeDir ?? (isDefault ? defaultRunDir(config.task, jobName(config)) : String(opts['out']));
+      if (resumeDir === null) {
+        const removed = prepareOutDir(dir, { kind: 'run', force: opts['force'] === true, isDefault });
+        if (removed.length > 0) process.stderr.write(`bplambda run: replaced the earlier run in ${dir} (${removed.length} files removed)\n`);
+      }
       writeConfig(dir, config);
       const label = `${config.task} ${methodLabel(config)} seed ${config.seed} (${config.preset}, ${config.backend}${config.method === 'bp-lambda' ? `, ${config.computation}` : ''})`;
       let bar: cliProgress.SingleBar | null = null;

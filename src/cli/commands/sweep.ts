@@ -1,20 +1,23 @@
 /**
- * `bplambda sweep <task> [--methods …] [--seeds …] [--workers k] [--out DIR] [--plot] [run options]`: a grid of
- * methods × seeds on worker threads (all cores by default). Each run gets its own directory under DIR; the
- * sweep writes DIR/sweep.json and DIR/results.md, prints the result table and, with --plot, the figure's path.
+ * `bplambda sweep <task> [--methods …] [--seeds …] [--workers k] [--out DIR] [--force] [--plot] [run options]`: a
+ * grid of methods × seeds on worker threads (all cores by default). Each run gets its own directory under DIR,
+ * which must be new or empty (--force replaces an earlier sweep there); the sweep writes DIR/sweep.json and
+ * DIR/results.md, prints the result table and, with --plot, the figure's path.
  */
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { InvalidInputError } from '../../core/errors.js';
 import { type MethodChoice, type Task, methodLabel, parseMethodChoice, parsePreset, parseTask } from '../../experiments/config.js';
 import { readRun, toJson } from '../../experiments/files.js';
+import { SWEEP_DIR_HELP, defaultSweepDir, prepareOutDir } from '../../experiments/outDir.js';
 import { defaultWorkers, jobName, runSweep, sweepJobs } from '../../experiments/sweep.js';
 import { formatTable, markdownTable, resultTable, tableCaption } from '../../experiments/table.js';
 import { withInputErrors } from '../errors.js';
 import { atomicWriteFile } from '../../io/files.js';
 import { type RawRunOptions, THREADS_HELP, addRunOptions, interactive, overridesFrom, parseNumberOption, threadsOption } from './run.js';
+import { plotInto } from './plot.js';
 import { checkThreads } from '../../backends/registry.js';
 
 export const DEFAULT_METHODS: Readonly<Record<Task, string>> = {
@@ -39,7 +42,8 @@ export const registerSweep = (program: Command): void => {
     .option('--seeds <list>', 'seeds, e.g. 0,1,2 (default 0)')
     .option('--workers <k>', `worker threads (default: all cores, ${defaultWorkers()} here)`)
     .option('--threads <n>', `${THREADS_HELP.replace('every core', 'the cores divided among the workers running at once')}`)
-    .option('--out <dir>', 'output directory (default runs/sweep-<task>)')
+    .option('--out <dir>', `output directory (default ${SWEEP_DIR_HELP}); it must be new or empty`)
+    .option('--force', 'replace the earlier sweep in --out: its sweep.json, results.md, figures and run directories (only files bplambda writes)')
     .option('--plot', 'render the figure of the sweep into DIR/plots (SVG and PNG)');
   addRunOptions(cmd, false);
   cmd.action(
@@ -55,8 +59,11 @@ export const registerSweep = (program: Command): void => {
       if (workersRaw !== undefined && (!Number.isInteger(workersRaw) || workersRaw < 1))
         throw new InvalidInputError('--workers', 'an integer ≥ 1', `is ${workersRaw}`);
       const workers = workersRaw ?? defaultWorkers();
-      const out = typeof opts['out'] === 'string' ? opts['out'] : join('runs', `sweep-${task}`);
+      const isDefault = typeof opts['out'] !== 'string';
+      const out = isDefault ? defaultSweepDir(task) : String(opts['out']);
       const jobs = sweepJobs(task, preset, overridesFrom(opts), methods, seeds, out);
+      const removed = prepareOutDir(out, { kind: 'sweep', force: opts['force'] === true, isDefault });
+      if (removed.length > 0) process.stderr.write(`sweep: replaced the earlier sweep in ${out} (${removed.length} files removed)\n`);
       mkdirSync(out, { recursive: true });
       const t0 = performance.now();
       const n = Math.min(workers, jobs.length);
@@ -95,11 +102,7 @@ export const registerSweep = (program: Command): void => {
       atomicWriteFile(join(out, 'results.md'), `${markdownTable(table)}\n`);
       process.stdout.write(`\n${tableCaption(runs)}\n\n${formatTable(table)}\n\n`);
       process.stdout.write(`${jobs.length} runs in ${seconds.toFixed(1)} s on ${n} worker thread${n === 1 ? '' : 's'}; results in ${out}\n`);
-      if (opts['plot'] === true) {
-        const { plotRuns } = await import('../../plot/plot.js');
-        const figures = await plotRuns(runs, join(out, 'plots'));
-        for (const f of figures) process.stdout.write(`plot: ${resolve(f.png)} (and ${f.svg})\n`);
-      }
+      if (opts['plot'] === true) for (const line of await plotInto(runs, out)) process.stdout.write(`${line}\n`);
     }),
   );
 };
