@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `bplambda` command line. Exit codes: 0 success, 1 failure (or, for verify, a mismatch), 2 invalid input
- * (case, file, option), 3 a requested backend cannot start on this machine (bench).
+ * The `bplambda` command line. Exit codes: 0 success, 1 failure (for verify, a mismatch; for collect, runs
+ * missing or failed), 2 invalid input (case, file, option), 3 a requested backend cannot start on this machine
+ * (bench).
  * Each command lives in `commands/` and registers itself here.
  */
 import { Command, CommanderError } from 'commander';
@@ -13,6 +14,7 @@ import { registerSweep } from './commands/sweep.js';
 import { registerPlot } from './commands/plot.js';
 import { registerVerify } from './commands/verify.js';
 import { registerGolden } from './commands/golden.js';
+import { registerCollect } from './commands/collect.js';
 import { packageVersion } from './version.js';
 
 const program = new Command()
@@ -26,6 +28,7 @@ registerOracle(program);
 registerBench(program);
 registerRun(program);
 registerSweep(program);
+registerCollect(program);
 registerPlot(program);
 registerVerify(program);
 registerGolden(program);

@@ -2,21 +2,23 @@
  * `bplambda sweep <task> [--methods …] [--seeds …] [--workers k] [--out DIR] [--force] [--plot] [run options]`: a
  * grid of methods × seeds on worker threads (all cores by default). Each run gets its own directory under DIR,
  * which must be new or empty (--force replaces an earlier sweep there); the sweep writes DIR/sweep.json and
- * DIR/results.md, prints the result table and, with --plot, the figure's path.
+ * DIR/results.md, prints the result table and, with --plot, the figure's path. With --emit-jobs it trains nothing
+ * and writes nothing (beyond what --force removes): it prints one `bplambda run` command line per run for a
+ * scheduler, and `bplambda collect DIR` then makes the table and files of the finished runs.
  */
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { InvalidInputError } from '../../core/errors.js';
-import { type MethodChoice, type Task, methodLabel, parseMethodChoice, parsePreset, parseTask } from '../../experiments/config.js';
+import { type MethodChoice, type Preset, type Task, methodLabel, parseMethodChoice, parsePreset, parseTask } from '../../experiments/config.js';
 import { readRun, toJson } from '../../experiments/files.js';
+import { type RunArg, jobArgs, jobCommand, rawOptionsOf, shellQuote } from '../../experiments/jobs.js';
 import { SWEEP_DIR_HELP, defaultSweepDir, prepareOutDir } from '../../experiments/outDir.js';
-import { defaultWorkers, jobName, runSweep, sweepJobs } from '../../experiments/sweep.js';
-import { formatTable, markdownTable, resultTable, tableCaption } from '../../experiments/table.js';
+import { type SweepJob, defaultWorkers, jobName, runSweep, sweepJobs } from '../../experiments/sweep.js';
+import { methodKey, sweepTableText, writeSweepFiles } from '../../experiments/sweepResults.js';
 import { withInputErrors } from '../errors.js';
-import { atomicWriteFile } from '../../io/files.js';
-import { type RawRunOptions, THREADS_HELP, addRunOptions, interactive, overridesFrom, parseNumberOption, threadsOption } from './run.js';
+import { type RawRunOptions, THREADS_HELP, addRunOptions, interactive, overridesFrom, parseNumberOption, runConfigFrom, threadsOption } from './run.js';
 import { plotInto } from './plot.js';
 import { checkThreads } from '../../backends/registry.js';
 
@@ -33,10 +35,39 @@ const parseList = (name: string, raw: string, f: (s: string) => number | undefin
     return v;
   });
 
+/** How an emitted job invokes bplambda by default: this bplambda's entry point, through the `node` on the PATH. */
+export const defaultBin = (): string => `node ${shellQuote(fileURLToPath(new URL('../main.js', import.meta.url)))}`;
+
+/** The options of `run` the sweep was given (all but the method, λ, n and seed, which are the grid's), as given. */
+const sharedRunArgs = (opts: RawRunOptions): RunArg[] => {
+  const runOptions = addRunOptions(new Command(), false).options;
+  const args: RunArg[] = [];
+  for (const o of [...runOptions, ...new Command().option('--threads <n>').options]) {
+    const key = o.attributeName();
+    const v = opts[key];
+    if (o.long !== undefined && (typeof v === 'string' || v === true)) args.push({ key, flag: o.long, value: v });
+  }
+  return args;
+};
+
+/**
+ * One `run` command line per job, each checked to give exactly the job's configuration when `run` parses it (so a
+ * job's config.json is that of the same point of an in-process sweep).
+ */
+const emitJobs = (task: Task, preset: Preset, opts: RawRunOptions, jobs: readonly SweepJob[], bin: string): string[] => {
+  const shared = sharedRunArgs(opts);
+  return jobs.map((job) => {
+    const args = jobArgs(preset, shared, job);
+    const parsed = runConfigFrom(task, rawOptionsOf(args));
+    if (toJson(parsed) !== toJson(job.config)) throw new Error(`the command line of job ${jobName(job.config)} does not give its configuration (a bug of sweep --emit-jobs)`);
+    return jobCommand(bin, task, args);
+  });
+};
+
 export const registerSweep = (program: Command): void => {
   const cmd = program
     .command('sweep')
-    .description('run a grid of methods and seeds of one task on worker threads, then print the result table')
+    .description('run a grid of methods and seeds of one task on worker threads, then print the result table; or print the grid as jobs for a scheduler (--emit-jobs)')
     .argument('<task>', 'toy | seq-mnist | copy-repeat')
     .option('--methods <list>', `methods, e.g. '${DEFAULT_METHODS.toy}' (bp-lambda:λ, sg:n, tbptt:n, bptt, eprop)`)
     .option('--seeds <list>', 'seeds, e.g. 0,1,2 (default 0)')
@@ -44,7 +75,9 @@ export const registerSweep = (program: Command): void => {
     .option('--threads <n>', `${THREADS_HELP.replace('every core', 'the cores divided among the workers running at once')}`)
     .option('--out <dir>', `output directory (default ${SWEEP_DIR_HELP}); it must be new or empty`)
     .option('--force', 'replace the earlier sweep in --out: its sweep.json, results.md, figures and run directories (only files bplambda writes)')
-    .option('--plot', 'render the figure of the sweep into DIR/plots (SVG and PNG)');
+    .option('--plot', 'render the figure of the sweep into DIR/plots (SVG and PNG)')
+    .option('--emit-jobs', "train nothing: print one 'bplambda run' command line per run (each with --out DIR/<run> and --force), for a scheduler; then 'bplambda collect DIR'")
+    .option('--bin <command>', "with --emit-jobs: how each line invokes bplambda (default 'node <this bplambda's dist/src/cli/main.js>'; e.g. 'bplambda' where it is installed)");
   addRunOptions(cmd, false);
   cmd.action(
     withInputErrors('bplambda sweep', async (taskArg: string, opts: RawRunOptions) => {
@@ -59,11 +92,25 @@ export const registerSweep = (program: Command): void => {
       if (workersRaw !== undefined && (!Number.isInteger(workersRaw) || workersRaw < 1))
         throw new InvalidInputError('--workers', 'an integer ≥ 1', `is ${workersRaw}`);
       const workers = workersRaw ?? defaultWorkers();
+      const emit = opts['emitJobs'] === true;
+      if (!emit && opts['bin'] !== undefined) throw new InvalidInputError('--bin', 'given only with --emit-jobs', 'is given without it');
+      if (emit)
+        for (const key of ['workers', 'plot'] as const)
+          if (opts[key] !== undefined)
+            throw new InvalidInputError(`--${key}`, `not given with --emit-jobs (${key === 'plot' ? "'bplambda collect DIR --plot' draws the figure" : 'the scheduler decides how many jobs run at once'})`, 'is given');
       const isDefault = typeof opts['out'] !== 'string';
       const out = isDefault ? defaultSweepDir(task) : String(opts['out']);
       const jobs = sweepJobs(task, preset, overridesFrom(opts), methods, seeds, out);
+      const threads = threadsOption(opts['threads']);
+      for (const j of jobs) checkThreads(j.config.backend, threads, '--threads');
       const removed = prepareOutDir(out, { kind: 'sweep', force: opts['force'] === true, isDefault });
       if (removed.length > 0) process.stderr.write(`sweep: replaced the earlier sweep in ${out} (${removed.length} files removed)\n`);
+      if (emit) {
+        const lines = emitJobs(task, preset, opts, jobs, typeof opts['bin'] === 'string' ? opts['bin'] : defaultBin());
+        process.stdout.write(`${lines.join('\n')}\n`);
+        process.stderr.write(`sweep ${task} (${preset}): ${jobs.length} jobs, one 'bplambda run' per line → ${out}; when they have finished: bplambda collect ${shellQuote(out)}\n`);
+        return;
+      }
       mkdirSync(out, { recursive: true });
       const t0 = performance.now();
       const n = Math.min(workers, jobs.length);
@@ -76,8 +123,6 @@ export const registerSweep = (program: Command): void => {
           cliProgress.Presets.shades_classic,
         );
       const name = (id: number) => `${methodLabel(jobs[id]!.config).padEnd(10)} seed ${jobs[id]!.config.seed}`;
-      const threads = threadsOption(opts['threads']);
-      for (const j of jobs) checkThreads(j.config.backend, threads, '--threads');
       const summaries = await runSweep(jobs, workers, {
         ...(threads === undefined ? {} : { threads }),
         onProgress: (job, done, total, live) => {
@@ -97,10 +142,8 @@ export const registerSweep = (program: Command): void => {
       multi?.stop();
       const seconds = (performance.now() - t0) / 1000;
       const runs = jobs.map((j) => readRun(j.dir));
-      const table = resultTable(runs);
-      atomicWriteFile(join(out, 'sweep.json'), toJson({ task, preset, seeds, methods: methods.map((m) => m.method + (m.lambda ?? m.n ?? '')), workers: n, seconds, summaries }));
-      atomicWriteFile(join(out, 'results.md'), `${markdownTable(table)}\n`);
-      process.stdout.write(`\n${tableCaption(runs)}\n\n${formatTable(table)}\n\n`);
+      writeSweepFiles(out, runs, { task, preset, seeds, methods: methods.map(methodKey), workers: n, seconds, summaries });
+      process.stdout.write(sweepTableText(runs));
       process.stdout.write(`${jobs.length} runs in ${seconds.toFixed(1)} s on ${n} worker thread${n === 1 ? '' : 's'}; results in ${out}\n`);
       if (opts['plot'] === true) for (const line of await plotInto(runs, out)) process.stdout.write(`${line}\n`);
     }),
