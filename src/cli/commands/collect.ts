@@ -14,7 +14,7 @@ import { isRunDir } from '../../experiments/outDir.js';
 import { methodChoiceOf, methodKey, sweepTableText, writeSweepFiles } from '../../experiments/sweepResults.js';
 import { readInputFile } from '../../io/files.js';
 import { withInputErrors } from '../errors.js';
-import { plotInto } from './plot.js';
+import { checkPlotting, plotInto } from './plot.js';
 
 /** Where collect writes: --out; else the sweep directory (the one directory of runs given, or the jobs' parent). */
 const outDirOf = (dirs: readonly string[], jobsDirs: readonly string[], out: string | undefined): string => {
@@ -37,6 +37,7 @@ export const registerCollect = (program: Command): void => {
         const jobsDirs = opts.jobs === undefined ? [] : jobsFileDirs(readInputFile(opts.jobs), opts.jobs);
         if (dirs.length === 0 && jobsDirs.length === 0) throw new InvalidInputError('<dirs>', 'a sweep or run directory, or --jobs FILE', 'are missing');
         const out = outDirOf(dirs, jobsDirs, opts.out);
+        if (opts.plot === true) await checkPlotting();
         const { runs, problems, expected, differing } = collectRuns(dirs, jobsDirs);
         if (differing.length > 0)
           process.stderr.write(`bplambda collect: warning: the runs differ in ${differing.join(', ')} (not only in the method and the seed), and are tabulated together\n`);

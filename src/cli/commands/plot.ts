@@ -10,6 +10,15 @@ import type { StoredRun } from '../../experiments/files.js';
 import { PLOTS_DIR } from '../../experiments/outDir.js';
 import { withInputErrors } from '../errors.js';
 
+/**
+ * Fail before any work when --plot cannot draw: the plotting packages are optional peer dependencies
+ * (MissingPackageError with the install command when one is absent).
+ */
+export const checkPlotting = async (): Promise<void> => {
+  const { loadPlotting } = await import('../../plot/plot.js');
+  await loadPlotting();
+};
+
 /** Render the figures of runs into DIR/plots (the files of sweep --plot and collect --plot); returns lines to print. */
 export const plotInto = async (runs: readonly StoredRun[], dir: string): Promise<string[]> => {
   // Loaded on demand: vega and resvg are only needed here.

@@ -19,7 +19,7 @@ import { type SweepJob, defaultWorkers, jobName, runSweep, sweepJobs } from '../
 import { methodKey, sweepTableText, writeSweepFiles } from '../../experiments/sweepResults.js';
 import { withInputErrors } from '../errors.js';
 import { type RawRunOptions, THREADS_HELP, addRunOptions, interactive, overridesFrom, parseNumberOption, runConfigFrom, threadsOption } from './run.js';
-import { plotInto } from './plot.js';
+import { checkPlotting, plotInto } from './plot.js';
 import { checkThreads } from '../../backends/registry.js';
 
 export const DEFAULT_METHODS: Readonly<Record<Task, string>> = {
@@ -103,6 +103,7 @@ export const registerSweep = (program: Command): void => {
       const jobs = sweepJobs(task, preset, overridesFrom(opts), methods, seeds, out);
       const threads = threadsOption(opts['threads']);
       for (const j of jobs) checkThreads(j.config.backend, threads, '--threads');
+      if (opts['plot'] === true) await checkPlotting();
       const removed = prepareOutDir(out, { kind: 'sweep', force: opts['force'] === true, isDefault });
       if (removed.length > 0) process.stderr.write(`sweep: replaced the earlier sweep in ${out} (${removed.length} files removed)\n`);
       if (emit) {
