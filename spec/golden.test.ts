@@ -56,16 +56,59 @@ describe('golden set', () => {
     expect(t.case.targets.some((y) => y !== null)).toBe(true);
   });
 
+  it('version 2 covers the configurations of format 1.1: cell mode, β, a clip that fires, every loss, labels, target scale', () => {
+    const v11 = GOLDEN_SPECS.filter((x) => x.method !== undefined || x.loss !== undefined);
+    expect(v11.some((x) => x.method?.mode === 'cell' && x.batch === undefined)).toBe(true);
+    expect(v11.some((x) => x.method?.mode === 'cell' && x.batch !== undefined)).toBe(true);
+    expect(new Set(v11.map((x) => x.method?.beta ?? 1)).size).toBeGreaterThanOrEqual(3);
+    for (const loss of ['labels', 'xent', 'bce'] as const) expect(v11.some((x) => x.loss === loss)).toBe(true);
+    expect(v11.some((x) => x.targetScale === 'batch') && v11.some((x) => x.targetScale === 'bits')).toBe(true);
+    type Upd = { W: number[][]; b: number[] };
+    const norm = (xs: readonly number[]) => Math.hypot(...xs);
+    for (const name of traceNames) {
+      const t = JSON.parse(files[name]!) as { method?: { synthClip: number | string; mode: string }; computed: { synthesiserUpdatePerStep: Upd[]; synthesiserUpdate: Upd; forwardViewUpdate: Upd } };
+      const c = t.computed;
+      // The entries sum to the backward view (derived here, not by the code that wrote them).
+      const sumB = c.synthesiserUpdate.b.map((_, i) => c.synthesiserUpdatePerStep.reduce((a, u) => a + u.b[i]!, 0));
+      sumB.forEach((x, i) => expect(x, name).toBeCloseTo(c.synthesiserUpdate.b[i]!, 12));
+      const clip = t.method?.synthClip;
+      if (typeof clip === 'number') {
+        // The clip fires: no tensor of a step above it, and some exactly at it.
+        const norms = c.synthesiserUpdatePerStep.flatMap((u) => [norm(u.W.flat()), norm(u.b)]);
+        for (const n of norms) expect(n, name).toBeLessThanOrEqual(clip * (1 + 1e-12));
+        expect(norms.some((n) => Math.abs(n - clip) < 1e-12 * clip), name).toBe(true);
+      } else if (t.method?.mode === 'cell') {
+        // Without a clip the backward view equals the forward view in the cell mode too (spec §5 T1, §6.3).
+        c.forwardViewUpdate.W.forEach((row, i) => row.forEach((x, j) => expect(x, name).toBeCloseTo(c.synthesiserUpdate.W[i]![j]!, 12)));
+      }
+    }
+  });
+
+  it('class labels are one-hot targets: the labelled trace with one-hot vectors in their place verifies too', () => {
+    const name = traceNames.find((n) => n.includes('xent-labels'))!;
+    const t = JSON.parse(files[name]!) as { batch: { params: { b_out: number[] }; examples: { targets: (number | number[] | null)[] }[] } };
+    const O = t.batch.params.b_out.length;
+    let labels = 0;
+    for (const e of t.batch.examples)
+      e.targets = e.targets.map((y) => (typeof y === 'number' ? (labels++, Array.from({ length: O }, (_, k) => (k === y ? 1 : 0))) : y));
+    expect(labels).toBeGreaterThan(0);
+    const r = verifyTraceJson(JSON.stringify(t));
+    expect(r.pass).toBe(true);
+    for (const q of r.quantities) expect(q.maxAbsError).toBe(0);
+  });
+
   it('every trace round-trips through verify with zero error, and its quantities are the oracle’s', () => {
     for (const name of traceNames) {
       const text = files[name]!;
       const r = verifyTraceJson(text);
       expect(r.pass, name).toBe(true);
-      expect(r.quantities).toHaveLength(11);
-      for (const q of r.quantities) expect(q.maxAbsError, `${name} ${q.quantity}`).toBe(0);
       const t = JSON.parse(text) as { format: string; precision: string; case?: unknown; computed: Record<string, unknown> };
-      expect(t.format).toBe('bplambda-trace/1');
+      // Format 1.1 adds the learning signal.
+      expect(r.quantities).toHaveLength(t.format === 'bplambda-trace/1' ? 11 : 12);
+      for (const q of r.quantities) expect(q.maxAbsError, `${name} ${q.quantity}`).toBe(0);
+      expect(t.format).toBe(GOLDEN_SPECS[traceNames.indexOf(name)]!.method || GOLDEN_SPECS[traceNames.indexOf(name)]!.loss ? 'bplambda-trace/1.1' : 'bplambda-trace/1');
       expect(t.precision).toBe('float64');
+      if (t.format !== 'bplambda-trace/1') continue;
       if (t.case !== undefined) {
         const { format: _f, ...result } = oracle(t.case);
         for (const [k, v] of Object.entries(result)) expect(t.computed[k]).toEqual(v);
@@ -73,26 +116,38 @@ describe('golden set', () => {
     }
   });
 
-  it('is deterministic, and the cases of this version are pinned', () => {
-    expect(goldenFiles('bplambda test')).toEqual(files);
-    const inputs = traceNames
+  // The hashes of each version's traces (inputs: the case or batch with the configuration fields; outputs: the
+  // computed quantities as written). Version 2 keeps the 18 files of version 1 byte for byte: their hashes are
+  // those pinned when version 1 was current.
+  const PINNED: Record<number, { traces: number; inputs: string; outputs: string }> = {
+    1: { traces: 18, inputs: '432bf2302ef4afaffff860ef27c9ea54d6132591677232a86dae400df36a46e0', outputs: '2cc449b3568aaaf74da6e2dd18a8945ae5a8bbc0dd6304d36c06004b1c6654f8' },
+    2: { traces: 25, inputs: '85d0e646c160a99894a0b9910fd821a823893c29936d2a983738bd0766e88bcf', outputs: '8b1c0dee372a44660987988ec579a1e664431ee65c245724eff8e34f99f485d9' },
+  };
+  const inputsText = (names: readonly string[]) =>
+    names
       .map((k) => {
-        const t = JSON.parse(files[k]!) as { case?: unknown; batch?: unknown };
-        return JSON.stringify(t.case ?? t.batch);
+        const { computed: _c, producer: _p, ...rest } = JSON.parse(files[k]!) as Record<string, unknown>;
+        const t = rest as { case?: unknown; batch?: unknown; format: string };
+        // Version 1 hashed the case or batch alone; later versions hash the configuration fields too.
+        return JSON.stringify(t.format === 'bplambda-trace/1' ? (t.case ?? t.batch) : rest);
       })
       .join('\n');
-    // Changing any golden case (or its order) changes this hash: bump GOLDEN_VERSION and update it together.
-    expect(GOLDEN_VERSION).toBe(1);
-    expect(sha256(inputs)).toBe('432bf2302ef4afaffff860ef27c9ea54d6132591677232a86dae400df36a46e0');
+  const outputsText = (names: readonly string[]) => names.map((k) => JSON.stringify((JSON.parse(files[k]!) as { computed: unknown }).computed)).join('\n');
+
+  it('is deterministic, and the cases of every version are pinned', () => {
+    expect(goldenFiles('bplambda test')).toEqual(files);
+    // Changing any golden case (or its order) changes these hashes: bump GOLDEN_VERSION and add its pins.
+    expect(GOLDEN_VERSION).toBe(2);
+    expect(traceNames).toHaveLength(PINNED[GOLDEN_VERSION]!.traces);
+    for (const [v, pin] of Object.entries(PINNED)) expect(sha256(inputsText(traceNames.slice(0, pin.traces))), `version ${v}`).toBe(pin.inputs);
   });
 
-  it('pins the outputs of this version too: the oracle that wrote them cannot drift unnoticed (issue 15)', () => {
+  it('pins the outputs of every version too: the oracle that wrote them cannot drift unnoticed (issue 15)', () => {
     // Every test above checks the set against the oracle that wrote it, so a change to the core's arithmetic would
     // pass them all while the published files changed. The computed quantities of every trace, as written
     // (shortest round-trip numbers), are pinned here: a change to them is a new GOLDEN_VERSION.
-    const outputs = traceNames.map((k) => JSON.stringify((JSON.parse(files[k]!) as { computed: unknown }).computed)).join('\n');
-    expect(GOLDEN_VERSION).toBe(1);
-    expect(sha256(outputs)).toBe('2cc449b3568aaaf74da6e2dd18a8945ae5a8bbc0dd6304d36c06004b1c6654f8');
+    expect(GOLDEN_VERSION).toBe(2);
+    for (const [v, pin] of Object.entries(PINNED)) expect(sha256(outputsText(traceNames.slice(0, pin.traces))), `version ${v}`).toBe(pin.outputs);
   });
 
   it('has a manifest and SHA256SUMS with every file’s checksum and size, a README and the schema', () => {
@@ -109,7 +164,8 @@ describe('golden set', () => {
       const [hash, name] = line.split('  ');
       expect(hash).toBe(sha256(files[name!]!));
     }
-    expect(files['bplambda-trace-1.schema.json']).toBe(traceJsonSchemaText());
+    expect(files['bplambda-trace-1.schema.json']).toBe(traceJsonSchemaText('1'));
+    expect(files['bplambda-trace-1.1.schema.json']).toBe(traceJsonSchemaText('1.1'));
     const readme = files['README.md']!;
     for (const phrase of ['row-major', 'row vectors', 'ĝ_T = 0', '½‖ŷ_t − y_t‖²', 'direction to **add**', 'means over']) expect(readme).toContain(phrase);
     for (const n of traceNames) expect(readme).toContain(n);
@@ -132,6 +188,9 @@ describe('bplambda golden (CLI)', () => {
       expect(c.status).toBe(0);
       expect(c.stdout).toMatch(/PASS: all 11 quantities within tolerance/);
     }
+    const cell = await run(['verify', join(dir, traceNames.find((n) => n.includes('lstm-cell-xent'))!)]);
+    expect(cell.status, cell.stdout).toBe(0);
+    expect(cell.stdout).toMatch(/PASS: all 12 quantities within tolerance/);
     expect(checks[3]!.status).toBe(0);
     expect(Object.fromEntries(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f), 'utf8')]))).toEqual(written);
   });

@@ -1,5 +1,5 @@
 /**
- * The JSON Schema of bplambda-trace/1 (schemas/bplambda-trace-1.schema.json) and the zod schema (src/verify/schema.ts)
+ * The JSON Schemas of bplambda-trace/1 and /1.1 (schemas/bplambda-trace-1.schema.json, -1.1.schema.json) and the zod schema (src/verify/schema.ts)
  * agree:
  *
  * - the committed file is exactly the generator's output (`traceJsonSchemaText()`); regenerate it with
@@ -17,12 +17,12 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GOLDEN_SPECS, goldenTrace } from '../src/verify/golden.js';
-import { checkTraceStructure, traceJsonSchema, traceJsonSchemaText } from '../src/verify/schema.js';
+import { TRACE_VERSIONS, type TraceVersion, checkTraceStructure, traceJsonSchema, traceJsonSchemaText, traceSchemaFileName } from '../src/verify/schema.js';
 import { fcParams } from '../property-tests/arbitraries.js';
 
 const root = join(import.meta.dirname, '..');
-const schemaPath = join(root, 'schemas/bplambda-trace-1.schema.json');
-if (process.env['BPLAMBDA_WRITE_SCHEMA'] === '1') writeFileSync(schemaPath, traceJsonSchemaText());
+const schemaPath = (v: TraceVersion) => join(root, 'schemas', traceSchemaFileName(v));
+if (process.env['BPLAMBDA_WRITE_SCHEMA'] === '1') for (const v of TRACE_VERSIONS) writeFileSync(schemaPath(v), traceJsonSchemaText(v));
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Schema = { [k: string]: Json };
@@ -73,6 +73,8 @@ const validate = (rootSchema: Schema, schema: Schema, v: Json): boolean => {
           return (s as Schema[]).filter((x) => validate(rootSchema, x, v)).length === 1;
         case 'minimum':
           return typeof v !== 'number' || v >= (s as number);
+        case 'exclusiveMinimum':
+          return typeof v !== 'number' || v > (s as number);
         case 'maximum':
           return typeof v !== 'number' || v <= (s as number);
         case 'minItems':
@@ -102,8 +104,12 @@ const validate = (rootSchema: Schema, schema: Schema, v: Json): boolean => {
   return true;
 };
 
-const jsonSchema = JSON.parse(readFileSync(schemaPath, 'utf8')) as Schema;
-const schemaAccepts = (v: Json): boolean => validate(jsonSchema, jsonSchema, v);
+const schemas = Object.fromEntries(TRACE_VERSIONS.map((v) => [v, JSON.parse(readFileSync(schemaPath(v), 'utf8')) as Schema])) as Record<TraceVersion, Schema>;
+/** A document is checked against the schema of the version it names (anything else: the /1 schema rejects it). */
+const schemaAccepts = (v: Json): boolean => {
+  const named = v !== null && typeof v === 'object' && !Array.isArray(v) ? TRACE_VERSIONS.find((x) => `bplambda-trace/${x}` === v['format']) : undefined;
+  return validate(schemas[named ?? '1'], schemas[named ?? '1'], v);
+};
 const zodAccepts = (v: Json): boolean => {
   try {
     checkTraceStructure(v);
@@ -117,14 +123,19 @@ const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 const golden = GOLDEN_SPECS.map((s, i) => goldenTrace(s, 100 + i, 'schema test') as Json);
 const one = golden[5] as { [k: string]: Json };
 const batch = golden[16] as { [k: string]: Json };
+const cellBatch = golden[GOLDEN_SPECS.findIndex((s) => s.name === 'batch-lstm-cell-xent-labels-clip')] as { [k: string]: Json };
+const v11 = { ...one, format: 'bplambda-trace/1.1' };
 
-describe('schemas/bplambda-trace-1.schema.json', () => {
+describe.each(TRACE_VERSIONS)('schemas/bplambda-trace-%s.schema.json', (version) => {
   it('is the generator output (regenerate with BPLAMBDA_WRITE_SCHEMA=1)', () => {
-    expect(readFileSync(schemaPath, 'utf8')).toBe(traceJsonSchemaText());
-    expect(jsonSchema).toEqual(traceJsonSchema());
-    expect(jsonSchema['$schema']).toBe('https://json-schema.org/draft/2020-12/schema');
+    expect(readFileSync(schemaPath(version), 'utf8')).toBe(traceJsonSchemaText(version));
+    expect(schemas[version]).toEqual(traceJsonSchema(version));
+    expect(schemas[version]['$schema']).toBe('https://json-schema.org/draft/2020-12/schema');
+    expect(schemas[version]['title']).toBe(`bplambda-trace/${version}`);
   });
+});
 
+describe('the JSON Schemas and the zod schema', () => {
   it('accepts every golden trace, as the zod schema does', () => {
     for (const t of golden) {
       expect(zodAccepts(t)).toBe(true);
@@ -158,6 +169,28 @@ describe('schemas/bplambda-trace-1.schema.json', () => {
     ['batch example with unknown field', { ...batch, batch: { ...(batch['batch'] as object), examples: [{ inputs: [[1]], targets: [null], x: 1 }] } }, false],
     ['a string', 'trace', false],
     ['null', null, false],
+    // Format 1.1: its fields, and only under its format.
+    ['1.1: a /1 trace renamed', v11, true],
+    ['1.1: method, loss, deviations', { ...v11, method: { kind: 'bp-lambda', mode: 'cell', beta: 0.1, synthClip: 1 }, loss: { kind: 'xent', reduction: 'sum' }, deviations: { biasGradScale: 2, readoutGradScale: 0.5 } }, true],
+    ['1.1: synthClip "Infinity"', { ...v11, method: { kind: 'bp-lambda', synthClip: 'Infinity' } }, true],
+    ['1.1: learningSignals', { ...v11, computed: { learningSignals: [[1, 2]] } }, true],
+    ['1.1: class labels', { ...v11, case: { ...(one['case'] as object), targets: [0, null, 2] } }, true],
+    ['1.1: a cell-mode batch with labels', cellBatch, true],
+    ['1.1: method in a /1 trace', { ...one, method: { kind: 'bp-lambda' } }, false],
+    ['1.1: learningSignals in a /1 trace', { ...one, computed: { learningSignals: [[1]] } }, false],
+    ['1.1: class labels in a /1 trace', { ...one, case: { ...(one['case'] as object), targets: [0, null] } }, false],
+    ['1.1: unknown mode', { ...v11, method: { kind: 'bp-lambda', mode: 'hc' } }, false],
+    ['1.1: other method kind', { ...v11, method: { kind: 'bptt' } }, false],
+    ['1.1: negative beta', { ...v11, method: { kind: 'bp-lambda', beta: -1 } }, false],
+    ['1.1: zero clip', { ...v11, method: { kind: 'bp-lambda', synthClip: 0 } }, false],
+    ['1.1: clip as another string', { ...v11, method: { kind: 'bp-lambda', synthClip: 'inf' } }, false],
+    ['1.1: unknown loss', { ...v11, loss: { kind: 'hinge', reduction: 'sum' } }, false],
+    ['1.1: loss without reduction', { ...v11, loss: { kind: 'mse' } }, false],
+    ['1.1: mean reduction', { ...v11, loss: { kind: 'mse', reduction: 'mean' } }, false],
+    ['1.1: a fractional label', { ...v11, case: { ...(one['case'] as object), targets: [0.5] } }, false],
+    ['1.1: a negative label', { ...v11, case: { ...(one['case'] as object), targets: [-1] } }, false],
+    ['1.1: zero bias factor', { ...v11, deviations: { biasGradScale: 0 } }, false],
+    ['1.1: unknown deviation', { ...v11, deviations: { inputGradScale: 2 } }, false],
   ];
 
   it.each(samples)('%s: both schemas say %s', (_name, sample, valid) => {
@@ -167,7 +200,7 @@ describe('schemas/bplambda-trace-1.schema.json', () => {
   });
 
   it('random mutations of valid traces: both schemas agree (property)', () => {
-    const small = [one, batch].map((t) => ({ ...t, computed: { loss: (t['computed'] as { loss: Json }).loss, tdErrors: (t['computed'] as { tdErrors: Json }).tdErrors, sgGradients: (t['computed'] as { sgGradients: Json }).sgGradients } }));
+    const small = [one, batch, cellBatch].map((t) => ({ ...t, computed: { loss: (t['computed'] as { loss: Json }).loss, tdErrors: (t['computed'] as { tdErrors: Json }).tdErrors, sgGradients: (t['computed'] as { sgGradients: Json }).sgGradients } }));
     const paths = (v: Json, segs: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] => {
       out.push(segs);
       if (Array.isArray(v)) v.slice(0, 3).forEach((x, i) => paths(x, [...segs, i], out));
@@ -175,7 +208,7 @@ describe('schemas/bplambda-trace-1.schema.json', () => {
       return out;
     };
     fc.assert(
-      fc.property(fc.nat(1), fc.nat(), fc.constantFrom('replace', 'delete', 'add-key'), fc.jsonValue({ maxDepth: 2 }), (ti, pi, op, value) => {
+      fc.property(fc.nat(2), fc.nat(), fc.constantFrom('replace', 'delete', 'add-key'), fc.jsonValue({ maxDepth: 2 }), (ti, pi, op, value) => {
         const t = clone(small[ti]!) as Json;
         const ps = paths(t);
         const segs = ps[pi % ps.length]!;

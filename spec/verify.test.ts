@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../src/core/errors.js';
 import { oracle } from '../src/core/oracle.js';
 import { GOLDEN_SPECS, goldenTrace } from '../src/verify/golden.js';
-import { QUANTITIES } from '../src/verify/schema.js';
+import { QUANTITIES_1 } from '../src/verify/schema.js';
 import { GROWTH_CONSTANT, RTOL_CAP, UNIT_ROUNDOFF, defaultTolerance } from '../src/verify/tolerance.js';
 import { verifyReportJson, verifyTrace } from '../src/verify/verify.js';
 import { fcParams } from '../property-tests/arbitraries.js';
@@ -47,7 +47,7 @@ const set = (v: Json, segs: readonly Seg[], x: Json): void => {
 };
 const pathText = (q: string, segs: readonly Seg[]): string => q + segs.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('');
 
-const PER_STEP = new Set(['states', 'futureGradients', 'syntheticGradients', 'lambdaTargets', 'tdErrors']);
+const PER_STEP = new Set(['states', 'futureGradients', 'syntheticGradients', 'lambdaTargets', 'tdErrors', 'learningSignals']);
 
 /** What the report must say about a perturbed element, derived from the layout described in the docs. */
 const expectedLocation = (q: string, segs: readonly Seg[], batch: boolean) => {
@@ -61,12 +61,12 @@ describe('verify on the oracle’s own output', () => {
     const t = traceOf(name);
     // The computed quantities are exactly the oracle result of the case (plus the per-step updates).
     const { format: _f, ...result } = oracle(t['case']);
-    expect(Object.keys(t['computed'] as object).sort()).toEqual([...QUANTITIES].sort());
+    expect(Object.keys(t['computed'] as object).sort()).toEqual([...QUANTITIES_1].sort());
     for (const [k, v] of Object.entries(result)) expect((t['computed'] as Record<string, unknown>)[k]).toEqual(v);
     const r = verifyTrace(t);
     expect(r.pass).toBe(true);
     expect(r.failed).toEqual([]);
-    expect(r.quantities.map((q) => q.quantity)).toEqual([...QUANTITIES]);
+    expect(r.quantities.map((q) => q.quantity)).toEqual([...QUANTITIES_1]);
     for (const q of r.quantities) {
       expect(q).toMatchObject({ pass: true, mismatches: 0, maxAbsError: 0, maxRelError: 0, firstDivergence: null });
       expect(q.compared).toBeGreaterThan(0);
@@ -145,14 +145,81 @@ describe("traces at the authors' target scale (targetScale c)", () => {
   });
 });
 
+describe('format 1.1: the declared configuration is what the reference computes', () => {
+  const CELL = 'batch-lstm-cell-xent-labels-clip';
+  const failedWith = (name: string, change: (t: Record<string, Json>) => void): string[] => {
+    const t = traceOf(name);
+    change(t);
+    return [...verifyTrace(t).failed];
+  };
+  const method = (t: Record<string, Json>) => t['method'] as Record<string, Json>;
+
+  it('each option matters, and only where the method says it does', () => {
+    // β weighs ĝ in the network's learning signal only.
+    expect(failedWith(CELL, (t) => (method(t)['beta'] = 1)).sort()).toEqual(['learningSignals', 'sgGradients']);
+    // The clip acts on the synthesiser's applied updates only.
+    expect(failedWith(CELL, (t) => (method(t)['synthClip'] = 'Infinity')).sort()).toEqual(['synthesiserUpdate', 'synthesiserUpdatePerStep']);
+    // The target scale: everything built from c m_t and the signal's β/c.
+    expect(failedWith(CELL, (t) => delete t['targetScale']).sort()).toEqual(['forwardViewUpdate', 'lambdaTargets', 'learningSignals', 'sgGradients', 'synthesiserUpdate', 'synthesiserUpdatePerStep', 'tdErrors']);
+    // The loss changes every gradient (and the loss), not the states or the predictions.
+    const loss = failedWith('rnn-tanh-xent-onehot-b0.3', (t) => (t['loss'] = { kind: 'mse', reduction: 'sum' }));
+    expect(loss).toEqual(expect.arrayContaining(['loss', 'bpttGradients', 'futureGradients', 'tdErrors', 'sgGradients']));
+    expect(loss).not.toContain('states');
+    expect(loss).not.toContain('syntheticGradients');
+  });
+
+  it('declared deviations scale exactly the tensors they name', () => {
+    const t = traceOf('lstm-cell-g1-l1');
+    const c = t['computed'] as Record<string, Record<string, Json>>;
+    const times = (v: Json, k: number): Json => (typeof v === 'number' ? v * k : (v as Json[]).map((x) => times(x, k)));
+    for (const q of ['bpttGradients', 'sgGradients']) {
+      c[q]!['b'] = times(c[q]!['b']!, 2);
+      c[q]!['W_out'] = times(c[q]!['W_out']!, 0.5);
+    }
+    expect(verifyTrace(t).failed).toEqual(['bpttGradients', 'sgGradients']);
+    expect(verifyTrace({ ...t, deviations: { biasGradScale: 2 } }).failed).toEqual(['bpttGradients', 'sgGradients']);
+    const r = verifyTrace({ ...t, deviations: { biasGradScale: 2, readoutGradScale: 0.5 } });
+    // b_out was not scaled: the readout factor applies to W_out and b_out together, so b_out now fails alone.
+    expect(r.failed).toEqual(['bpttGradients', 'sgGradients']);
+    for (const q of ['bpttGradients', 'sgGradients']) c[q]!['b_out'] = times(c[q]!['b_out']!, 0.5);
+    expect(verifyTrace({ ...t, deviations: { biasGradScale: 2, readoutGradScale: 0.5 } }).pass).toBe(true);
+  });
+
+  const invalid: [string, (t: Record<string, Json>) => unknown, RegExp][] = [
+    ['cell mode on an RNN', () => ({ ...traceOf(RNN_TANH), format: 'bplambda-trace/1.1', method: { kind: 'bp-lambda', mode: 'cell' } }), /^method\.mode is "cell", expected "full" for an rnn cell/],
+    ['a full-state synthesiser in the cell mode', (t) => ({ ...t, method: { kind: 'bp-lambda', mode: 'cell' } }), /^case\.synthesiser\.W has shape 6x6, expected 3x6/],
+    ['a class label with mse', (t) => ({ ...t, case: { ...(t['case'] as object), targets: [0, null, null, null, null, null] } }), /^case\.targets\[0\] is the class label 0, expected a vector of O = 2 numbers/],
+    ['a class label out of range', (t) => ({ ...t, loss: { kind: 'xent', reduction: 'sum' }, case: { ...(t['case'] as object), targets: [2, null, null, null, null, null] } }), /^case\.targets\[0\] is 2, expected a class label in \[0, 1\]/],
+    ['cell-mode rows', (t) => ({ ...t, method: { kind: 'bp-lambda', mode: 'cell' }, case: { ...(t['case'] as object), synthesiser: { W: [[0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0]], b: [0, 0, 0] } }, computed: { tdErrors: [[0, 0, 0]] } }), /^computed\.tdErrors has 1 entries, expected T = 6 \(layout T×H = 6×3\)$/],
+    ['cell-mode per-step updates', (t) => ({ ...t, method: { kind: 'bp-lambda', mode: 'cell' }, case: { ...(t['case'] as object), synthesiser: { W: [[0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0]], b: [0, 0, 0] } }, computed: { synthesiserUpdatePerStep: [] } }), /^computed\.synthesiserUpdatePerStep has 0 entries, expected T = 6 \(one \{W, b\} per TD error\)/],
+    ['learning signals of the full mode', (t) => ({ ...t, computed: { learningSignals: [[0, 0, 0]] } }), /^computed\.learningSignals has 1 entries, expected T = 6 \(layout T×S = 6×6\)$/],
+  ];
+  it.each(invalid)('invalid: %s', (_name, mutate, message) => {
+    const base = { ...traceOf('lstm-g1-l1'), format: 'bplambda-trace/1.1' };
+    let error: unknown;
+    try {
+      verifyTrace(JSON.parse(JSON.stringify(mutate(base))) as unknown);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as Error).message).toMatch(message);
+  });
+});
+
 describe('a single perturbed number', () => {
-  const traces = [RNN_ID, RNN_TANH, LSTM, BATCH, BATCH_LSTM].map((n) => ({ name: n, trace: traceOf(n), batch: n.startsWith('batch') }));
+  // Format 1 and 1.1 (cell mode with labels, β and a clip; BCE with the clip; the full mode with cross-entropy).
+  const traces = [RNN_ID, RNN_TANH, LSTM, BATCH, BATCH_LSTM, 'lstm-cell-g0.9-l0.5-masked', 'batch-lstm-cell-xent-labels-clip', 'batch-lstm-cell-bce-clip', 'rnn-tanh-xent-onehot-b0.3'].map((n) => ({
+    name: n,
+    trace: traceOf(n),
+    batch: n.startsWith('batch'),
+  }));
 
   it('is reported as exactly that quantity, step, example and element (property)', () => {
     fc.assert(
       fc.property(
         fc.nat(traces.length - 1),
-        fc.nat(QUANTITIES.length - 1),
+        fc.nat(),
         fc.nat(),
         fc.oneof(
           fc.double({ min: 1e-6, max: 1e3, noNaN: true }).chain((m) => fc.constantFrom(m, -m)),
@@ -160,7 +227,8 @@ describe('a single perturbed number', () => {
         ),
         (ti, qi, li, change) => {
           const { trace, batch } = traces[ti]!;
-          const q = QUANTITIES[qi]!;
+          const names = Object.keys(trace['computed'] as object);
+          const q = names[qi % names.length]!;
           const t = clone(trace);
           const computed = t['computed'] as Record<string, Json>;
           const leaves = q === 'loss' ? [[]] : leafPaths(computed[q]!);
@@ -194,7 +262,7 @@ describe('a single perturbed number', () => {
           for (const other of r.quantities) if (other.quantity !== q) expect(other.pass).toBe(true);
         },
       ),
-      fcParams(150),
+      fcParams(250),
     );
   });
 

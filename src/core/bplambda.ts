@@ -184,8 +184,12 @@ export interface BpLambdaStepResult {
    * L_{t-1} = ε_{t-1} + (β/c) u_t D_t on h_{t-1} (cell mode; null at t = 1).
    */
   readonly learningSignals: readonly Float64Array[] | null;
-  /** This step's addition to the synthesiser update (null if none). */
+  /** This step's addition to the synthesiser update (null if none): the pending prediction's and the terminal one's. */
   readonly synthUpdate: Float64Array | null;
+  /** The part of `synthUpdate` from the pending prediction's TD error: clip(mean_b δ_{t-1} E_{t-1}); null if none. */
+  readonly pendingSynthUpdate: Float64Array | null;
+  /** The part from the terminal target (cell mode, last step: clip(mean_b δ_T E_T)); null otherwise. Each part is clipped on its own. */
+  readonly terminalSynthUpdate: Float64Array | null;
   readonly loss: number; // batch-mean L_t
 }
 
@@ -292,6 +296,8 @@ export const bpLambdaStep = (ctx: BpLambdaContext, state: BpLambdaState, input: 
     terminalTdErrors: all(perExample.map((e) => e.terminalTd)),
     learningSignals: all(perExample.map((e) => e.signal)),
     synthUpdate: stepUpdate,
+    pendingSynthUpdate: pending,
+    terminalSynthUpdate: terminal,
     loss: stepLoss,
   };
   const totals = state.totals;

@@ -12,7 +12,8 @@ import { backprop, forwardViewUpdate, futureGradients, lambdaTargets, prediction
 import type { Cell } from './cell.js';
 import { InvalidInputError, fromZodError } from './errors.js';
 import { lstmCell } from './lstm.js';
-import { type Model, type Sequence, sequenceLoss } from './model.js';
+import { type LossKind, type Model, type Sequence, sequenceLoss } from './model.js';
+import type { BpLambdaMode } from './modes.js';
 import { ACTIVATIONS, rnnCell } from './rnn.js';
 import { linearSynthesiser } from './synthesiser.js';
 import { type Params, type Tensor, fromRows, toRows, unflattenParams } from './tensor.js';
@@ -96,8 +97,19 @@ export interface ParsedCase {
   readonly lambda: number;
 }
 
+/**
+ * What a case is read for, beyond the contract's own (`bplambda-case/1`: the full-state synthesiser, ½‖ŷ − y‖²):
+ * a trace of format 1.1 (src/verify) may declare the LSTM's cell mode, whose synthesiser maps the state (S = 2H)
+ * to the memory (H), so `synthesiser.W` is H×S and `synthesiser.b` has H entries (spec §6.3), and another loss.
+ */
+export interface CaseReading {
+  readonly mode?: BpLambdaMode;
+  readonly loss?: LossKind;
+}
+
 /** Validate a case (already parsed from JSON) against the contract; throws InvalidInputError naming the field. */
-export const parseCase = (input: unknown): ParsedCase => {
+export const parseCase = (input: unknown, reading: CaseReading = {}): ParsedCase => {
+  const cellMode = reading.mode === 'cell';
   const r = caseSchema.safeParse(input);
   if (!r.success) throw fromZodError(r.error);
   const c = r.data;
@@ -116,7 +128,7 @@ export const parseCase = (input: unknown): ParsedCase => {
   const firstTarget = c.targets.find((y) => y !== null);
   const O = consensus([p.b_out.length, p.W_out.length, firstTarget?.length]);
   if (O < 1) throw new InvalidInputError('params.b_out', 'at least one output', 'is empty');
-  const H = consensus([p.b.length / gates, W1 && W1.length / gates, W2 && W2.length / gates, W2?.[0]?.length, p.W_out[0]?.length, c.synthesiser.b.length / (lstm ? 2 : 1)]);
+  const H = consensus([p.b.length / gates, W1 && W1.length / gates, W2 && W2.length / gates, W2?.[0]?.length, p.W_out[0]?.length, c.synthesiser.b.length / (lstm && !cellMode ? 2 : 1)]);
   if (H < 1) throw new InvalidInputError('params.b', `at least ${gates} entries (${lstm ? '4H, gates i, f, g, o' : 'H'})`, `has ${p.b.length}`);
   checkVector('params.b', p.b, gates * H);
   checkVector('params.b_out', p.b_out, O);
@@ -136,8 +148,9 @@ export const parseCase = (input: unknown): ParsedCase => {
   }
   checkMatrix('params.W_out', p.W_out, O, H);
   const S = cell.stateSize;
-  checkMatrix('synthesiser.W', c.synthesiser.W, S, S);
-  checkVector('synthesiser.b', c.synthesiser.b, S);
+  const out = cellMode ? H : S;
+  checkMatrix('synthesiser.W', c.synthesiser.W, out, S);
+  checkVector('synthesiser.b', c.synthesiser.b, out);
   checkVector('targets', c.targets, T);
   c.targets.forEach((y, t) => {
     if (y !== null) checkVector(`targets[${t}]`, y, O);
@@ -149,7 +162,7 @@ export const parseCase = (input: unknown): ParsedCase => {
       ? { W_in: m(p.W_in, I), W_rec: m(p.W_rec, H), b: v(p.b), W_out: m(p.W_out, H), b_out: v(p.b_out) }
       : { W_ih: m(p.W_ih, I), W_hh: m(p.W_hh, H), b: v(p.b), W_out: m(p.W_out, H), b_out: v(p.b_out) };
   return {
-    model: { cell, outputSize: O, loss: 'mse' },
+    model: { cell, outputSize: O, loss: reading.loss ?? 'mse' },
     params,
     theta: { W: m(c.synthesiser.W, S), b: v(c.synthesiser.b) },
     sequence: {
@@ -181,9 +194,11 @@ const paramsJson = (p: Params, names: readonly string[]): Record<string, number[
  * Every quantity of the contract for one parsed case. `targetScale` c (default 1, the contract's) is BP(λ)'s
  * target scale: the λ-targets, TD errors and synthesiser updates are those of a synthesiser predicting c × the
  * future gradient, and sgGradients uses the learning signal l_t + ĝ_t / c (used by `verify` for traces written at
- * the authors' batch-mean scale; the oracle command always uses 1).
+ * the authors' batch-mean scale; the oracle command always uses 1). `beta` (β, default 1) weighs ĝ_t in that
+ * signal (l_t + (β/c) ĝ_t) and `synthClip` (default Infinity: none) is the per-step clip of the synthesiser
+ * update (spec §8.11 item 1): the options of a `bplambda-trace/1.1` trace; the contract's are the defaults.
  */
-export const oracleParsed = (pc: ParsedCase, targetScale = 1): OracleResult => {
+export const oracleParsed = (pc: ParsedCase, targetScale = 1, beta = 1, synthClip = Infinity): OracleResult => {
   const { model, params, theta, sequence, gamma, lambda } = pc;
   const S = model.cell.stateSize;
   const synth = linearSynthesiser(S, S);
@@ -192,7 +207,7 @@ export const oracleParsed = (pc: ParsedCase, targetScale = 1): OracleResult => {
   const preds = predictions(synth, theta, traj);
   const targets = lambdaTargets(traj, preds, gamma, lambda, targetScale);
   const online = bpLambdaSequence(
-    { model, synth, params, theta, options: { gamma, lambda, beta: 1, synthClip: Infinity, targetScale } },
+    { model, synth, params, theta, options: { gamma, lambda, beta, synthClip, targetScale } },
     [sequence],
   );
   const tdErrors = online.steps.slice(1).map((s: BpLambdaStepResult) => s.tdErrors![0]!);

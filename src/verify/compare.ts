@@ -76,7 +76,7 @@ const leaves = (actual: Numeric, expected: Numeric, segs: Seg[] = [], out: Leaf[
   return out;
 };
 
-const PER_STEP: ReadonlySet<QuantityName> = new Set(['states', 'futureGradients', 'syntheticGradients', 'lambdaTargets', 'tdErrors']);
+const PER_STEP: ReadonlySet<QuantityName> = new Set(['states', 'futureGradients', 'syntheticGradients', 'lambdaTargets', 'tdErrors', 'learningSignals']);
 
 /** Step, example and element of a leaf, by the quantity's layout. */
 const locate = (q: QuantityName, batch: boolean, segs: readonly Seg[]): { step: number | null; example: number | null; rest: readonly Seg[] } => {

@@ -1,7 +1,10 @@
 /**
  * The golden set: a versioned, deterministic list of cases (RNN identity, tanh, sigmoid, relu; LSTM; several γ
  * and λ; masks; batches; the edge cases T = 2, λ = 0, λ = 1, γ = 0, no targets, ĝ ≡ 0) written as
- * `bplambda-trace/1` files whose `computed` holds every reference quantity. `goldenFiles` is pure: it returns the
+ * `bplambda-trace/1` files whose `computed` holds every reference quantity; from version 2 also the
+ * configurations of format 1.1 (the LSTM's cell mode, β, the per-step clip, the target scale, softmax
+ * cross-entropy with class labels or one-hot targets, BCE with logits) as `bplambda-trace/1.1` files. The files of
+ * version 1 are unchanged in version 2 (the first 18, byte for byte). `goldenFiles` is pure: it returns the
  * file names and texts (traces, the JSON Schema, a README, a manifest with sha256 checksums, SHA256SUMS); the
  * `golden` command writes them.
  *
@@ -11,11 +14,14 @@
 import { createHash } from 'node:crypto';
 import { type ParsedCase, parseCase } from '../core/oracle.js';
 import { type Rng, rngFromSeed, uniformRange } from '../core/random.js';
+import type { LossKind } from '../core/model.js';
+import type { BpLambdaMode } from '../core/modes.js';
 import { referenceQuantities } from './reference.js';
-import { TRACE_FORMAT, traceJsonSchemaText } from './schema.js';
+import { type QuantityName, TRACE_FORMAT, TRACE_FORMAT_1_1, TRACE_VERSIONS, traceJsonSchemaText, traceSchemaFileName } from './schema.js';
+import { DEFAULT_TRACE_CONFIG, type TraceConfig } from './trace.js';
 
 /** Bump when any golden case or the layout of the set changes. */
-export const GOLDEN_VERSION = 1;
+export const GOLDEN_VERSION = 2;
 export const GOLDEN_FORMAT = 'bplambda-golden/1';
 export const GOLDEN_SEED = 20240501;
 
@@ -37,7 +43,16 @@ export interface GoldenSpec {
   readonly batch?: number;
   /** A zero synthesiser (ĝ ≡ 0). */
   readonly zeroSynth?: boolean;
+  /** Format 1.1: BP(λ)'s options (absent: the /1 configuration, full mode, β = 1, no clip). */
+  readonly method?: { readonly mode: BpLambdaMode; readonly beta: number; readonly synthClip: number };
+  /** Format 1.1: the loss; 'labels' writes softmax cross-entropy targets as class labels. */
+  readonly loss?: LossKind | 'labels';
+  /** Format 1.1: the target scale c as a multiple of 1/B ('batch': 1/B, 'bits': 1/(B·O)). */
+  readonly targetScale?: 'batch' | 'bits';
 }
+
+/** Whether a spec needs format 1.1 (any of its configuration fields). */
+const isV11 = (spec: GoldenSpec): boolean => spec.method !== undefined || spec.loss !== undefined || spec.targetScale !== undefined;
 
 const rnn = (activation: 'identity' | 'tanh' | 'sigmoid' | 'relu'): CellSpec => ({ type: 'rnn', activation });
 const lstm: CellSpec = { type: 'lstm' };
@@ -62,6 +77,14 @@ export const GOLDEN_SPECS: readonly GoldenSpec[] = [
   { name: 'lstm-T2-g1-l0', description: 'LSTM, T = 2, λ = 0', cell: lstm, I: 3, H: 3, O: 2, T: 2, gamma: 1, lambda: 0 },
   { name: 'batch-rnn-tanh-g0.9-l0.7', description: 'a batch of 3 tanh-RNN sequences with different masks, γ = 0.9, λ = 0.7', cell: rnn('tanh'), I: 3, H: 4, O: 2, T: 6, gamma: 0.9, lambda: 0.7, batch: 3, masked: [1, 3] },
   { name: 'batch-lstm-g1-l0.5', description: 'a batch of 2 LSTM sequences, γ = 1, λ = 0.5', cell: lstm, I: 2, H: 2, O: 2, T: 5, gamma: 1, lambda: 0.5, batch: 2 },
+  // Version 2: format 1.1 (the configurations of the library's learner).
+  { name: 'lstm-cell-g1-l1', description: 'LSTM cell mode (u_t = g(s_{t−1}) ≈ dL_{≥t}/dc_t, synthesiser H×2H), γ = 1, λ = 1, β = 1', cell: lstm, I: 3, H: 3, O: 2, T: 6, gamma: 1, lambda: 1, method: { mode: 'cell', beta: 1, synthClip: Infinity } },
+  { name: 'lstm-cell-g0.9-l0.5-masked', description: 'LSTM cell mode, γ = 0.9, λ = 0.5, β = 0.5, no targets at steps 1 and 3', cell: lstm, I: 2, H: 3, O: 2, T: 7, gamma: 0.9, lambda: 0.5, masked: [0, 2], method: { mode: 'cell', beta: 0.5, synthClip: Infinity } },
+  { name: 'batch-lstm-cell-xent-labels-clip', description: 'the seq-MNIST configuration: a batch of 3, LSTM cell mode, γ = 0.9, λ = 1, β = 0.1, per-step clip 0.05, softmax cross-entropy on class labels at the last step, target scale 1/B', cell: lstm, I: 3, H: 3, O: 4, T: 5, gamma: 0.9, lambda: 1, batch: 3, masked: 'all-but-last', method: { mode: 'cell', beta: 0.1, synthClip: 0.05 }, loss: 'labels', targetScale: 'batch' },
+  { name: 'batch-lstm-cell-bce-clip', description: 'the copy-repeat configuration: a batch of 2, LSTM cell mode, γ = 0.9, λ = 0.8, β = 1, per-step clip 0.05, per-bit BCE with logits, target scale 1/(B·O)', cell: lstm, I: 3, H: 2, O: 3, T: 6, gamma: 0.9, lambda: 0.8, batch: 2, masked: [0, 1], method: { mode: 'cell', beta: 1, synthClip: 0.05 }, loss: 'bce', targetScale: 'bits' },
+  { name: 'batch-rnn-identity-clip-scale', description: 'the toy configuration: a batch of 3 linear RNN sequences, target at the last step, γ = 1, λ = 1, β = 1, per-step clip 0.05, target scale 1/B', cell: rnn('identity'), I: 4, H: 4, O: 2, T: 6, gamma: 1, lambda: 1, batch: 3, masked: 'all-but-last', method: { mode: 'full', beta: 1, synthClip: 0.05 }, targetScale: 'batch' },
+  { name: 'rnn-tanh-xent-onehot-b0.3', description: 'tanh RNN, full mode, β = 0.3, softmax cross-entropy with one-hot targets, γ = 0.9, λ = 0.7', cell: rnn('tanh'), I: 3, H: 4, O: 3, T: 6, gamma: 0.9, lambda: 0.7, method: { mode: 'full', beta: 0.3, synthClip: Infinity }, loss: 'xent' },
+  { name: 'lstm-full-bce', description: 'LSTM, full-state mode, per-bit BCE with logits, γ = 1, λ = 0.5', cell: lstm, I: 2, H: 2, O: 3, T: 5, gamma: 1, lambda: 0.5, loss: 'bce' },
 ];
 
 const round4 = (x: number): number => Math.round(x * 1e4) / 1e4 + 0; // + 0 turns −0 into 0
@@ -85,6 +108,15 @@ const isMasked = (spec: GoldenSpec, t: number, example: number): boolean => {
   return m.includes((t - example + spec.T) % spec.T);
 };
 
+/** A target from a uniform draw in [−1, 1]^O: as drawn (mse), one-hot or a class label at the arg-max, bits (bce). */
+const targetOf = (loss: GoldenSpec['loss'], y: number[]): number[] | number => {
+  const k = y.indexOf(Math.max(...y));
+  if (loss === 'labels') return k;
+  if (loss === 'xent') return y.map((_, j) => (j === k ? 1 : 0));
+  if (loss === 'bce') return y.map((x) => (x > 0 ? 1 : 0));
+  return y;
+};
+
 /** The case (or batch) object of a golden spec, from its own seed. */
 export const goldenInput = (spec: GoldenSpec, seed: number): Record<string, unknown> => {
   const { I, H, O, T } = spec;
@@ -106,13 +138,15 @@ export const goldenInput = (spec: GoldenSpec, seed: number): Record<string, unkn
     spec.cell.type === 'rnn'
       ? { W_in: m(H, I, 1), W_rec: m(H, H, 1.2 * k), b: v(H, 0.3), W_out: m(O, H, 1), b_out: v(O, 0.2) }
       : { W_ih: m(G, I, 1), W_hh: m(G, H, 1.2 * k), b: v(G, 0.5), W_out: m(O, H, 1), b_out: v(O, 0.2) };
+  // The cell mode's synthesiser maps the state (S) to the memory (H), spec §6.3.
+  const P = spec.method?.mode === 'cell' ? H : S;
   const synthesiser = spec.zeroSynth
-    ? { W: Array.from({ length: S }, () => Array.from({ length: S }, () => 0)), b: Array.from({ length: S }, () => 0) }
-    : { W: m(S, S, 0.4), b: v(S, 0.2) };
+    ? { W: Array.from({ length: P }, () => Array.from({ length: S }, () => 0)), b: Array.from({ length: P }, () => 0) }
+    : { W: m(P, S, 0.4), b: v(P, 0.2) };
   const example = (b: number) => ({
     inputs: m(T, I, 1),
     targets: Array.from({ length: T }, (_, t) => {
-      const y = v(O, 1);
+      const y = targetOf(spec.loss, v(O, 1));
       return isMasked(spec, t, b) ? null : y;
     }),
   });
@@ -124,19 +158,57 @@ export const goldenInput = (spec: GoldenSpec, seed: number): Record<string, unkn
   return { ...shared, examples: Array.from({ length: spec.batch }, (_, b) => example(b)), gamma: spec.gamma, lambda: spec.lambda };
 };
 
-/** The parsed examples of a golden input (a case, or each example of a batch). */
-const examplesOf = (input: Record<string, unknown>): ParsedCase[] => {
-  if (input['format'] === 'bplambda-case/1') return [parseCase(input)];
-  const { examples, ...shared } = input as { examples: { inputs: unknown; targets: unknown }[] };
-  return examples.map((e) => parseCase({ format: 'bplambda-case/1', ...shared, inputs: e.inputs, targets: e.targets }));
+/** The configuration fields of a 1.1 golden trace (method, loss, target scale). */
+const configFields = (spec: GoldenSpec): Record<string, unknown> => {
+  if (!isV11(spec)) return {};
+  const B = spec.batch ?? 1;
+  const kind: LossKind = spec.loss === 'labels' ? 'xent' : (spec.loss ?? 'mse');
+  const m = spec.method ?? { mode: 'full', beta: 1, synthClip: Infinity };
+  return {
+    method: { kind: 'bp-lambda', mode: m.mode, beta: m.beta, synthClip: m.synthClip === Infinity ? 'Infinity' : m.synthClip },
+    loss: { kind, reduction: 'sum' },
+    ...(spec.targetScale === undefined ? {} : { targetScale: 1 / (B * (spec.targetScale === 'bits' ? spec.O : 1)) }),
+  };
 };
 
-/** One golden trace: the case or batch with every reference quantity under `computed`. */
+/** The configuration a golden trace states, as `parseTrace` reads it. */
+const configOfSpec = (spec: GoldenSpec): TraceConfig => {
+  const f = configFields(spec) as { method?: { mode: BpLambdaMode; beta: number }; loss?: { kind: LossKind }; targetScale?: number };
+  return {
+    ...DEFAULT_TRACE_CONFIG,
+    version: isV11(spec) ? '1.1' : '1',
+    mode: f.method?.mode ?? 'full',
+    beta: f.method?.beta ?? 1,
+    synthClip: spec.method?.synthClip ?? Infinity,
+    targetScale: f.targetScale ?? 1,
+    loss: f.loss?.kind ?? 'mse',
+  };
+};
+
+/** The parsed examples of a golden input (a case, or each example of a batch), class labels as one-hot. */
+const examplesOf = (input: Record<string, unknown>, config: TraceConfig, O: number): ParsedCase[] => {
+  const reading = { mode: config.mode, loss: config.loss };
+  const oneHot = (ys: unknown[]) => ys.map((y) => (typeof y === 'number' ? Array.from({ length: O }, (_, k) => (k === y ? 1 : 0)) : y));
+  if (input['format'] === 'bplambda-case/1') return [parseCase({ ...input, targets: oneHot(input['targets'] as unknown[]) }, reading)];
+  const { examples, ...shared } = input as { examples: { inputs: unknown; targets: unknown[] }[] };
+  return examples.map((e) => parseCase({ format: 'bplambda-case/1', ...shared, inputs: e.inputs, targets: oneHot(e.targets) }, reading));
+};
+
+/** The order of the quantities in the files of version 1 (kept, so that they stay byte for byte the same). */
+const V1_ORDER: Readonly<Record<'case' | 'batch', readonly QuantityName[]>> = {
+  case: ['loss', 'states', 'bpttGradients', 'futureGradients', 'syntheticGradients', 'lambdaTargets', 'tdErrors', 'synthesiserUpdate', 'forwardViewUpdate', 'sgGradients', 'synthesiserUpdatePerStep'],
+  batch: ['synthesiserUpdatePerStep', 'states', 'futureGradients', 'syntheticGradients', 'lambdaTargets', 'tdErrors', 'loss', 'synthesiserUpdate', 'forwardViewUpdate', 'bpttGradients', 'sgGradients'],
+};
+
+/** One golden trace: the case or batch with every reference quantity of its format under `computed`. */
 export const goldenTrace = (spec: GoldenSpec, seed: number, producer: string): Record<string, unknown> => {
   const input = goldenInput(spec, seed);
   const mode = spec.batch === undefined ? 'case' : 'batch';
-  const computed = referenceQuantities(examplesOf(input), mode);
-  return { format: TRACE_FORMAT, producer, precision: 'float64', [mode]: input, computed };
+  const config = configOfSpec(spec);
+  const reference = referenceQuantities(examplesOf(input, config, spec.O), mode, config);
+  const order = isV11(spec) ? [...V1_ORDER[mode], 'learningSignals' as const] : V1_ORDER[mode];
+  const computed = Object.fromEntries(order.map((q) => [q, reference[q]]));
+  return { format: isV11(spec) ? TRACE_FORMAT_1_1 : TRACE_FORMAT, producer, precision: 'float64', ...configFields(spec), [mode]: input, computed };
 };
 
 export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -211,7 +283,7 @@ export const goldenFiles = (generator: string): Record<string, string> => {
   const files: Record<string, string> = {};
   const entries = GOLDEN_SPECS.map((spec, i) => ({ spec, file: fileName(i, spec), seed: GOLDEN_SEED + i }));
   for (const { spec, file, seed } of entries) files[file] = `${JSON.stringify(goldenTrace(spec, seed, `${generator} (golden set ${GOLDEN_VERSION})`))}\n`;
-  files['bplambda-trace-1.schema.json'] = traceJsonSchemaText();
+  for (const v of TRACE_VERSIONS) files[traceSchemaFileName(v)] = traceJsonSchemaText(v);
   files['README.md'] = readme(generator, entries);
   const listed = Object.keys(files);
   const manifest = {
@@ -219,6 +291,7 @@ export const goldenFiles = (generator: string): Record<string, string> => {
     goldenVersion: GOLDEN_VERSION,
     generator,
     traceFormat: TRACE_FORMAT,
+    traceFormats: [TRACE_FORMAT, TRACE_FORMAT_1_1],
     caseFormat: 'bplambda-case/1',
     oracleFormat: 'bplambda-oracle/1',
     seed: GOLDEN_SEED,

@@ -1,34 +1,29 @@
 /**
- * The reference values of every trace quantity, in the trace's JSON layout, from the float64 oracle.
+ * The reference values of every trace quantity, in the trace's JSON layout, computed by the core for the trace's
+ * configuration (`TraceConfig`: synthesiser mode, β, per-step clip, target scale, loss, deviations). Nothing of
+ * BP(λ) is re-implemented here: the quantities come from the oracle (`oracleParsed`, full-state mode), the online
+ * step function `bpLambdaSequence` (TD errors, per-step updates, network gradients, learning signals; the clip as
+ * the learner applies it, to each step's batch-mean update), `bpLambdaLearningSignals` and the cell mode's
+ * forward view (`cellModeForwardView`, spec §6.3), and the BPTT recursions of `bptt.ts`.
  *
- * A single case: exactly the oracle result (`oracleParsed`), plus `synthesiserUpdatePerStep`, the contribution
- * δ_t E_t of each t = 1..T−1 as the online step function `bpLambdaSequence` produces it (step t+1 of the online
- * pass emits δ_t E_t). A batch: per-step quantities per example (leading axis B), and the summed quantities
- * (loss, synthesiser updates, gradients) as means over the examples, the library's batch convention.
+ * A single case: the quantities of that sequence. A batch: per-step quantities per example (leading axis B), and
+ * the summed quantities (loss, updates, gradients) as means over the examples, the library's batch convention.
+ * Without a clip the summed synthesiser update of a batch is the mean of the per-example sums (bit for bit the
+ * /1 reference); with one it is the batch's own run, because the clip acts on each step's batch mean.
  */
-import { bpLambdaSequence } from '../core/bplambda.js';
-import { type OracleResult, type ParsedCase, oracleParsed } from '../core/oracle.js';
+import { bpLambdaLearningSignals, bpLambdaSequence } from '../core/bplambda.js';
+import { backprop, futureGradients, trajectory } from '../core/bptt.js';
+import { cellModeForwardView } from '../core/cellMode.js';
+import { sequenceLoss } from '../core/model.js';
+import { type ParsedCase, oracleParsed } from '../core/oracle.js';
 import { linearSynthesiser } from '../core/synthesiser.js';
-import { toRows, unflattenParams } from '../core/tensor.js';
+import { type Params, toRows, unflattenParams } from '../core/tensor.js';
 import type { QuantityName } from './schema.js';
-import type { Numeric } from './trace.js';
+import { DEFAULT_TRACE_CONFIG, type Numeric, type TraceConfig } from './trace.js';
 
 export type ReferenceQuantities = Readonly<Record<QuantityName, Numeric>>;
 
-/** The per-step synthesiser updates δ_t E_t, t = 1..T−1, batch-mean over `examples` (one: that example's). */
-export const synthesiserUpdatePerStep = (examples: readonly ParsedCase[], targetScale = 1): { W: number[][]; b: number[] }[] => {
-  const { model, params, theta, gamma, lambda } = examples[0]!;
-  const S = model.cell.stateSize;
-  const synth = linearSynthesiser(S, S);
-  const { steps } = bpLambdaSequence(
-    { model, synth, params, theta, options: { gamma, lambda, beta: 1, synthClip: Infinity, targetScale } },
-    examples.map((e) => e.sequence),
-  );
-  return steps.slice(1).map((s) => {
-    const u = unflattenParams(s.synthUpdate!, synth.paramShapes);
-    return { W: toRows(u['W']!), b: Array.from(u['b']!.data) };
-  });
-};
+type SynthJson = { W: number[][]; b: number[] };
 
 /** Element-wise mean of equally shaped nested values. */
 export const meanNumeric = (xs: readonly Numeric[]): Numeric => {
@@ -38,20 +33,107 @@ export const meanNumeric = (xs: readonly Numeric[]): Numeric => {
   return Object.fromEntries(Object.keys(x0).map((k) => [k, meanNumeric(xs.map((x) => (x as Record<string, Numeric>)[k]!))]));
 };
 
-const PER_STEP = ['states', 'futureGradients', 'syntheticGradients', 'lambdaTargets', 'tdErrors'] as const;
-const SUMMED = ['loss', 'synthesiserUpdate', 'forwardViewUpdate', 'bpttGradients', 'sgGradients'] as const;
+const rows = (vs: readonly Float64Array[]): number[][] => vs.map((x) => Array.from(x));
 
-/** Every quantity for a single case (`mode: 'case'`) or a batch, at the target scale c (default 1). */
-export const referenceQuantities = (examples: readonly ParsedCase[], mode: 'case' | 'batch', targetScale = 1): ReferenceQuantities => {
-  const results: OracleResult[] = examples.map((e) => oracleParsed(e, targetScale));
-  const perStepUpdates = synthesiserUpdatePerStep(examples, targetScale);
-  if (mode === 'case') {
-    const r = results[0]!;
-    const { format: _format, ...quantities } = r;
-    return { ...quantities, synthesiserUpdatePerStep: perStepUpdates };
+const paramsJson = (p: Params): Record<string, number[][] | number[]> =>
+  Object.fromEntries(Object.entries(p).map(([k, t]) => [k, t.shape.length === 2 ? toRows(t) : Array.from(t.data)]));
+
+/** The BP(λ) context of a trace's examples (they share model, parameters, θ, γ, λ). */
+const contextOf = (examples: readonly ParsedCase[], config: TraceConfig) => {
+  const { model, params, theta, gamma, lambda } = examples[0]!;
+  const [out, inp] = theta['W']!.shape as [number, number];
+  const synth = linearSynthesiser(inp, out);
+  const options = { gamma, lambda, beta: config.beta, synthClip: config.synthClip, targetScale: config.targetScale };
+  return { model, synth, params, theta, options, mode: config.mode };
+};
+
+const synthJsonOf = (ctx: ReturnType<typeof contextOf>) => (flat: Float64Array): SynthJson => {
+  const u = unflattenParams(flat, ctx.synth.paramShapes);
+  return { W: toRows(u['W']!), b: Array.from(u['b']!.data) };
+};
+
+/** What one online run of the examples gives: per example (tdErrors, learning signals) and per step (updates). */
+const onlineRun = (examples: readonly ParsedCase[], config: TraceConfig) => {
+  const ctx = contextOf(examples, config);
+  const json = synthJsonOf(ctx);
+  const { steps, state } = bpLambdaSequence(ctx, examples.map((e) => e.sequence));
+  const B = examples.length;
+  const cell = config.mode === 'cell';
+  // Step t (1-based) emits the TD error of the prediction pending from step t−1; the cell mode's last step also
+  // that of its own prediction (the terminal target).
+  const tdErrors = Array.from({ length: B }, (_, b) => {
+    const pending = steps.slice(1).map((s) => s.tdErrors![b]!);
+    return rows(cell ? [...pending, steps[steps.length - 1]!.terminalTdErrors![b]!] : pending);
+  });
+  const perStep = steps.slice(1).map((s) => json(s.pendingSynthUpdate!));
+  if (cell) perStep.push(json(steps[steps.length - 1]!.terminalSynthUpdate!));
+  const learningSignals = Array.from({ length: B }, (_, b) =>
+    cell ? rows(bpLambdaLearningSignals(ctx, examples[b]!.sequence)) : rows(steps.map((s) => s.learningSignals![b]!)),
+  );
+  return { tdErrors, perStep, learningSignals, update: json(state.totals.synthUpdate), netGrad: paramsJson(state.totals.netGrad), loss: state.totals.loss };
+};
+
+/** Every quantity of one example that does not depend on the rest of the batch. */
+const exampleQuantities = (e: ParsedCase, config: TraceConfig): Record<QuantityName, Numeric> => {
+  const c = config.targetScale;
+  const { tdErrors, learningSignals, update, netGrad } = onlineRun([e], config);
+  if (config.mode === 'full') {
+    const { format: _format, ...r } = oracleParsed(e, c, config.beta, config.synthClip);
+    return { ...r, tdErrors: r.tdErrors, synthesiserUpdatePerStep: [], learningSignals: learningSignals[0]! };
   }
-  const out: Partial<Record<QuantityName, Numeric>> = { synthesiserUpdatePerStep: perStepUpdates };
-  for (const q of PER_STEP) out[q] = results.map((r) => r[q]);
-  for (const q of SUMMED) out[q] = meanNumeric(results.map((r) => r[q]));
+  const ctx = contextOf([e], config);
+  const traj = trajectory(e.model, e.params, e.sequence);
+  const fv = cellModeForwardView(ctx, traj.records, e.gamma, e.lambda, c);
+  return {
+    loss: sequenceLoss(traj.records),
+    states: rows(traj.records.map((r) => r.step.state)),
+    bpttGradients: paramsJson(backprop(e.model, e.params, traj).grads),
+    futureGradients: rows(futureGradients(traj, e.gamma)),
+    syntheticGradients: rows(fv.predictions),
+    lambdaTargets: rows(fv.targets),
+    tdErrors: tdErrors[0]!,
+    synthesiserUpdatePerStep: [],
+    synthesiserUpdate: update,
+    forwardViewUpdate: synthJsonOf(ctx)(fv.update),
+    sgGradients: netGrad,
+    learningSignals: learningSignals[0]!,
+  };
+};
+
+const scaled = (g: Record<string, Numeric>, names: readonly string[], k: number): Record<string, Numeric> =>
+  k === 1 ? g : Object.fromEntries(Object.entries(g).map(([n, v]) => [n, names.includes(n) ? scaleNumeric(v, k) : v]));
+
+export const scaleNumeric = (v: Numeric, k: number): Numeric =>
+  typeof v === 'number' ? v * k : Array.isArray(v) ? (v as Numeric[]).map((x) => scaleNumeric(x, k)) : Object.fromEntries(Object.entries(v).map(([n, x]) => [n, scaleNumeric(x, k)]));
+
+/** The network gradients with the declared deviations applied (the reference as the implementation defines it). */
+const withDeviations = (g: Numeric, config: TraceConfig): Numeric => {
+  const { biasGradScale, readoutGradScale } = config.deviations;
+  return scaled(scaled(g as Record<string, Numeric>, ['b'], biasGradScale), ['W_out', 'b_out'], readoutGradScale);
+};
+
+const PER_EXAMPLE = ['states', 'futureGradients', 'syntheticGradients', 'lambdaTargets', 'tdErrors', 'learningSignals'] as const;
+const MEANS = ['loss', 'synthesiserUpdate', 'forwardViewUpdate', 'bpttGradients', 'sgGradients'] as const;
+
+/**
+ * Every quantity for a single case (`mode: 'case'`) or a batch, for the trace's configuration (default: the /1
+ * configuration; a number is the target scale c alone, as before format 1.1).
+ */
+export const referenceQuantities = (
+  examples: readonly ParsedCase[],
+  mode: 'case' | 'batch',
+  config: TraceConfig | number = DEFAULT_TRACE_CONFIG,
+): ReferenceQuantities => {
+  const cfg = typeof config === 'number' ? { ...DEFAULT_TRACE_CONFIG, targetScale: config } : config;
+  const per = examples.map((e) => exampleQuantities(e, cfg));
+  const batchRun = onlineRun(examples, cfg);
+  const out: Partial<Record<QuantityName, Numeric>> = { synthesiserUpdatePerStep: batchRun.perStep };
+  if (mode === 'case') for (const q of PER_EXAMPLE) out[q] = per[0]![q];
+  else for (const q of PER_EXAMPLE) out[q] = per.map((r) => r[q]);
+  for (const q of MEANS) out[q] = mode === 'case' ? per[0]![q] : meanNumeric(per.map((r) => r[q]));
+  // The clip acts on each step's batch mean: the batch's own run then gives the summed update.
+  if (cfg.synthClip !== Infinity) out.synthesiserUpdate = batchRun.update;
+  out.bpttGradients = withDeviations(out.bpttGradients!, cfg);
+  out.sgGradients = withDeviations(out.sgGradients!, cfg);
   return out as ReferenceQuantities;
 };

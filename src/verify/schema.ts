@@ -1,9 +1,13 @@
 /**
- * The trace format `bplambda-trace/1` (docs/verification.md): a case of the oracle contract (or a batch of
- * examples sharing one network), the float precision of the implementation under test, and what it computed.
+ * The trace formats `bplambda-trace/1` and `bplambda-trace/1.1` (docs/verification.md): a case of the oracle
+ * contract (or a batch of examples sharing one network), the float precision of the implementation under test,
+ * and what it computed. Version 1.1 adds what the library's learner can be configured with: the method (the
+ * synthesiser mode, β, the per-step clip), the loss (with class labels for cross-entropy), declared deviations
+ * and the learning signal as a quantity. A /1 file is read exactly as before.
  *
- * The zod schema here is the single source of truth for the structure of a trace. The JSON Schema file
- * `schemas/bplambda-trace-1.schema.json` is generated from it by `traceJsonSchema()` (spec/verify-schema.test.ts
+ * The zod schema here is the single source of truth for the structure of a trace. The JSON Schema files
+ * `schemas/bplambda-trace-1.schema.json` and `schemas/bplambda-trace-1.1.schema.json` are generated from it by
+ * `traceJsonSchema(version)` (spec/verify-schema.test.ts
  * checks that the committed file equals the generator output and that both accept and reject the same sample
  * files). Nothing here uses zod refinements, which JSON Schema cannot express; the three structural rules that
  * zod objects cannot state (exactly one of `case` and `batch`; `computed` and each gradient record non-empty) are
@@ -14,8 +18,16 @@ import { z } from 'zod';
 import { caseSchema } from '../core/oracle.js';
 import { ACTIVATIONS } from '../core/rnn.js';
 import { InvalidInputError, fromZodError } from '../core/errors.js';
+import { LOSSES } from '../core/model.js';
+import { BP_LAMBDA_MODES } from '../core/modes.js';
+import { RULES } from '../core/schema.js';
 
 export const TRACE_FORMAT = 'bplambda-trace/1';
+export const TRACE_FORMAT_1_1 = 'bplambda-trace/1.1';
+/** The versions of the trace format `verify` reads, oldest first. */
+export const TRACE_VERSIONS = ['1', '1.1'] as const;
+export type TraceVersion = (typeof TRACE_VERSIONS)[number];
+export const traceFormatOf = (v: TraceVersion): string => `bplambda-trace/${v}`;
 
 /** Floating-point formats an implementation under test may declare. */
 export const PRECISIONS = ['float64', 'float32', 'float16', 'bfloat16'] as const;
@@ -34,8 +46,11 @@ export const QUANTITIES = [
   'forwardViewUpdate',
   'bpttGradients',
   'sgGradients',
+  'learningSignals',
 ] as const;
 export type QuantityName = (typeof QUANTITIES)[number];
+/** The quantities of format 1 (format 1.1 adds learningSignals). */
+export const QUANTITIES_1: readonly QuantityName[] = QUANTITIES.filter((q) => q !== 'learningSignals');
 
 /** Parameter names of both cells (rnn: W_in, W_rec, b; lstm: W_ih, W_hh, b) and of the readout. */
 export const PARAM_NAMES = ['W_in', 'W_rec', 'W_ih', 'W_hh', 'b', 'W_out', 'b_out'] as const;
@@ -69,6 +84,10 @@ const perStep = z
 const synthUpdate = z
   .strictObject({ W: valueMatrix, b: valueVector })
   .meta({ id: 'synthesiserParameters', description: 'a value per synthesiser parameter: W (S×S), b (S)' });
+/** Format 1.1: the synthesiser's shapes depend on the mode. */
+const synthUpdate11 = z
+  .strictObject({ W: valueMatrix, b: valueVector })
+  .meta({ id: 'synthesiserTensors', description: 'a value per synthesiser parameter: W (S×S), b (S); in the cell mode W (H×S), b (H)' });
 const gradients = z.strictObject(Object.fromEntries(PARAM_NAMES.map((k) => [k, z.union([valueMatrix, valueVector]).optional()])) as Record<
   (typeof PARAM_NAMES)[number],
   z.ZodOptional<z.ZodUnion<[typeof valueMatrix, typeof valueVector]>>
@@ -133,18 +152,126 @@ export const traceSchema = z
 export type TraceDocument = z.infer<typeof traceSchema>;
 export type ComputedDocument = z.infer<typeof computedSchema>;
 
+// ---------------------------------------------------------------------------------------------------------
+// Format 1.1
+
 /**
- * Validate the structure of a trace (everything but shapes): the zod schema plus the three rules it cannot
- * state. Throws InvalidInputError naming the field.
+ * A target of a 1.1 case: a vector (size O) or, for softmax cross-entropy, a class label (an integer in [0, O),
+ * read as the one-hot vector); null for no loss at that step.
  */
-export const checkTraceStructure = (input: unknown): TraceDocument => {
-  const r = traceSchema.safeParse(input);
+const target11 = z
+  .union([vector, z.int().min(0)], { error: 'a vector of O numbers, or a class label (an integer ≥ 0) with loss xent' })
+  .nullable();
+const targets11 = z.array(target11);
+
+/** The case part of a 1.1 trace: the contract's case whose targets may be class labels. */
+export const traceCaseSchema11 = traceCaseSchema.extend({ targets: targets11 });
+export const traceBatchSchema11 = traceBatchSchema.extend({
+  examples: z.array(z.strictObject({ inputs: matrix, targets: targets11 })).min(1, { error: 'at least one example' }),
+});
+
+/** The method of a 1.1 trace: accumulate BP(λ) with the options of the library's learner (spec §4, §6.3). */
+export const traceMethodSchema = z
+  .strictObject({
+    kind: z.literal('bp-lambda'),
+    mode: z
+      .enum(BP_LAMBDA_MODES, { error: `one of ${BP_LAMBDA_MODES.map((m) => `"${m}"`).join(', ')}` })
+      .optional()
+      .meta({ description: '"full" (default): ĝ_t = g(s_t) predicts dL_{>t}/ds_t (S → S). "cell": the LSTM’s dL/dc mode, u_t = g(s_{t−1}) predicts dL_{≥t}/dc_t (S → H), spec §6.3' }),
+    beta: z
+      .number()
+      .min(0, { error: RULES.nonNegative.expected })
+      .optional()
+      .meta({ description: 'β ≥ 0, the weight of the synthetic gradient in the learning signal l_t + (β/c) ĝ_t (default 1)' }),
+    synthClip: z
+      .union([z.number().positive({ error: RULES.clip.expected }), z.literal('Infinity')], { error: RULES.clip.expected })
+      .optional()
+      .meta({ description: 'the per-step clip: each synthesiser tensor’s batch-mean update of a step rescaled to L2 norm ≤ this (the authors: 1); "Infinity" (default): none' }),
+  })
+  .meta({ id: 'method', description: 'what was run: accumulate BP(λ) with the learner’s options (defaults: the /1 configuration)' });
+
+export const traceLossSchema = z
+  .strictObject({
+    kind: z.enum(LOSSES, { error: `one of ${LOSSES.map((l) => `"${l}"`).join(', ')}` }).meta({
+      description: '"mse": ½‖ŷ−y‖²; "xent": −Σ_k y_k log softmax(ŷ)_k (one-hot or class-label targets); "bce": Σ_k of binary cross-entropy with logits ŷ_k',
+    }),
+    reduction: z.literal('sum', { error: '"sum" (per example, summed over outputs and steps; a batch: the mean over examples)' }).meta({
+      description: 'per example, summed over the outputs and the steps; a batch’s loss and gradients are means over its examples',
+    }),
+  })
+  .meta({ id: 'loss', description: 'the per-step loss (default {"kind": "mse", "reduction": "sum"})' });
+
+/** Declared deviations from the reference, each the documented behaviour of a known implementation. */
+export const traceDeviationsSchema = z
+  .strictObject({
+    biasGradScale: z
+      .number()
+      .positive({ error: RULES.positive.expected })
+      .optional()
+      .meta({ description: 'k: the gradients of the cell bias b (bpttGradients, sgGradients) are k × the reference’s. The authors’ LSTM adds every bias contribution twice, as for PyTorch’s b_ih + b_hh (spec §8.11 item 2): k = 2' }),
+    readoutGradScale: z
+      .number()
+      .positive({ error: RULES.positive.expected })
+      .optional()
+      .meta({ description: 'k: the gradients of W_out and b_out (bpttGradients, sgGradients) are k × the reference’s. The authors’ readout gradient is scaled by 1/target.shape[1] (spec §4.2, §8.11 item 12): 1/O for predict-last targets' }),
+  })
+  .meta({ id: 'deviations', description: 'declared deviations from the reference, applied to the reference before comparing' });
+
+export const computedSchema11 = computedSchema.extend({
+  syntheticGradients: perStep.optional().meta({ description: 'ĝ_1 .. ĝ_{T−1}: (T−1)×S; cell mode u_1 .. u_T: T×H (a batch: a leading B axis)' }),
+  lambdaTargets: perStep.optional().meta({ description: 'G^λ_1 .. G^λ_{T−1}: (T−1)×S; cell mode Γ^λ_1 .. Γ^λ_T: T×H (a batch: a leading B axis)' }),
+  tdErrors: perStep.optional().meta({ description: 'δ_1 .. δ_{T−1}: (T−1)×S; cell mode δ_1 .. δ_T: T×H (a batch: a leading B axis)' }),
+  synthesiserUpdatePerStep: z
+    .array(synthUpdate11)
+    .optional()
+    .meta({ description: 'one {W, b} per TD error, after the clip: entry k is clip(mean_b δ_{k+1} E_{k+1}) (T−1 entries; cell mode T)' }),
+  synthesiserUpdate: synthUpdate11.optional().meta({ description: 'backward view Σ_k (entries of synthesiserUpdatePerStep): what the learner adds to θ, after the clip (a batch: the mean; with a clip, of the batch’s run)' }),
+  forwardViewUpdate: synthUpdate11.optional().meta({ description: 'forward view Σ_t (G^λ_t − ĝ_t) ∇θ ĝ_t, no clip (a batch: the mean)' }),
+  learningSignals: perStep
+    .optional()
+    .meta({ description: 'the network’s learning signal: l_t + (β/c) ĝ_t on s_t, T×S; cell mode ε_t + (β/c) u_{t+1} D_{t+1} (ε_T at t = T) on h_t, T×H (a batch: a leading B axis)' }),
+});
+
+export const traceSchema11 = traceSchema
+  .extend({
+    format: z.literal(TRACE_FORMAT_1_1),
+    case: traceCaseSchema11.optional().meta({ description: 'one sequence, a bplambda-case/1 object whose targets may be class labels (exactly one of case and batch)' }),
+    batch: traceBatchSchema11.optional().meta({ description: 'a batch of sequences sharing the network (exactly one of case and batch)' }),
+    method: traceMethodSchema.optional(),
+    loss: traceLossSchema.optional(),
+    deviations: traceDeviationsSchema.optional(),
+    computed: computedSchema11,
+  })
+  .meta({
+    title: 'bplambda-trace/1.1',
+    description:
+      'What an implementation of accumulate BP(λ) computed for one case (or batch), with the method, loss and declared deviations it ran with, to be checked by `bplambda verify`. Shapes are checked against the case by bplambda itself (docs/verification.md).',
+  });
+
+export type TraceDocument11 = z.infer<typeof traceSchema11>;
+export type ComputedDocument11 = z.infer<typeof computedSchema11>;
+
+/** Every 1.1 field, optional: a /1 document has none of the 1.1 additions. */
+export type AnyTraceDocument = TraceDocument11 | (TraceDocument & Partial<Record<'method' | 'loss' | 'deviations', undefined>>);
+
+const schemaOf = (v: TraceVersion) => (v === '1' ? traceSchema : traceSchema11);
+
+/**
+ * Validate the structure of a trace (everything but shapes): the zod schema of its format version plus the three
+ * rules it cannot state. Throws InvalidInputError naming the field.
+ */
+export const checkTraceStructure = (input: unknown): AnyTraceDocument => {
+  const format = input !== null && typeof input === 'object' && !Array.isArray(input) ? (input as { format?: unknown }).format : undefined;
+  const version = TRACE_VERSIONS.find((v) => traceFormatOf(v) === format);
+  if (version === undefined && input !== null && typeof input === 'object' && !Array.isArray(input))
+    throw new InvalidInputError('format', `one of ${TRACE_VERSIONS.map((v) => `"${traceFormatOf(v)}"`).join(', ')}`, format === undefined ? 'is missing' : `is ${JSON.stringify(format)}`);
+  const r = schemaOf(version ?? '1').safeParse(input);
   if (!r.success) throw fromZodError(r.error);
-  const t = r.data;
+  const t = r.data as AnyTraceDocument;
   if (t.case === undefined && t.batch === undefined) throw new InvalidInputError('case', 'a case (bplambda-case/1) or a batch', 'is missing');
   if (t.case !== undefined && t.batch !== undefined) throw new InvalidInputError('batch', 'only one of case and batch', 'is given with case');
   if (Object.keys(t.computed).length === 0)
-    throw new InvalidInputError('computed', `at least one quantity (${QUANTITIES.join(', ')})`, 'is empty');
+    throw new InvalidInputError('computed', `at least one quantity (${(version === '1' ? QUANTITIES_1 : QUANTITIES).join(', ')})`, 'is empty');
   for (const k of ['bpttGradients', 'sgGradients'] as const) {
     const g = t.computed[k];
     if (g !== undefined && Object.keys(g).length === 0) throw new InvalidInputError(`computed.${k}`, 'at least one parameter', 'is empty');
@@ -153,12 +280,12 @@ export const checkTraceStructure = (input: unknown): TraceDocument => {
 };
 
 /**
- * The JSON Schema (draft 2020-12) of `bplambda-trace/1`, generated from the zod schema, with the three
- * structural rules of `checkTraceStructure` added. The committed schemas/bplambda-trace-1.schema.json is exactly
- * `JSON.stringify(traceJsonSchema(), null, 2) + '\n'`.
+ * The JSON Schema (draft 2020-12) of a trace format version, generated from the zod schema, with the three
+ * structural rules of `checkTraceStructure` added. The committed schemas/bplambda-trace-<version>.schema.json is
+ * exactly `traceJsonSchemaText(version)`.
  */
-export const traceJsonSchema = (): Record<string, unknown> => {
-  const s = z.toJSONSchema(traceSchema, { target: 'draft-2020-12' }) as Record<string, unknown> & {
+export const traceJsonSchema = (version: TraceVersion = '1'): Record<string, unknown> => {
+  const s = z.toJSONSchema(schemaOf(version), { target: 'draft-2020-12' }) as Record<string, unknown> & {
     properties: Record<string, Record<string, unknown>>;
     $defs: Record<string, Record<string, unknown>>;
   };
@@ -174,5 +301,8 @@ export const traceJsonSchema = (): Record<string, unknown> => {
   };
 };
 
-/** The text of the committed schema file. */
-export const traceJsonSchemaText = (): string => `${JSON.stringify(traceJsonSchema(), null, 2)}\n`;
+/** The text of the committed schema file of a version. */
+export const traceJsonSchemaText = (version: TraceVersion = '1'): string => `${JSON.stringify(traceJsonSchema(version), null, 2)}\n`;
+
+/** The file name of a version's JSON Schema (in schemas/ and in every golden directory). */
+export const traceSchemaFileName = (version: TraceVersion): string => `bplambda-trace-${version}.schema.json`;

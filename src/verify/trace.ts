@@ -1,25 +1,58 @@
 /**
- * Reading a `bplambda-trace/1` file: structure (schema.ts), the case or batch (validated by the oracle's own
- * `parseCase`, with paths prefixed by `case.` or `batch.`), and the shape of every computed quantity against the
- * case's sizes. Every failure is an InvalidInputError naming the field (JSON path) and what was expected.
+ * Reading a `bplambda-trace/1` or `/1.1` file: structure (schema.ts), the configuration (1.1: method, loss,
+ * deviations; defaults: the /1 configuration), the case or batch (validated by the oracle's own `parseCase` for
+ * that configuration, with paths prefixed by `case.` or `batch.`; class labels turned into one-hot targets), and
+ * the shape of every computed quantity against the case's sizes and the synthesiser mode. Every failure is an
+ * InvalidInputError naming the field (JSON path) and what was expected.
  */
 import { InvalidInputError } from '../core/errors.js';
+import type { LossKind } from '../core/model.js';
+import type { BpLambdaMode } from '../core/modes.js';
 import { type ParsedCase, parseCase } from '../core/oracle.js';
 import {
-  type ComputedDocument,
+  type AnyTraceDocument,
   type TracePrecision,
+  type TraceVersion,
   type QuantityName,
-  type TraceDocument,
   NON_FINITE,
   QUANTITIES,
+  TRACE_VERSIONS,
   checkTraceStructure,
+  traceFormatOf,
 } from './schema.js';
 
 /** Nested arrays / records of numbers: the JSON layout of every quantity. */
 export type Numeric = number | readonly Numeric[] | { readonly [k: string]: Numeric };
 
+/**
+ * What the implementation under test ran, as a trace states it (format 1.1; a /1 trace has the defaults): the
+ * options of the library's BP(λ) (spec §4, §6.3), the loss, and the declared deviations (1 where not declared).
+ */
+export interface TraceConfig {
+  readonly version: TraceVersion;
+  readonly mode: BpLambdaMode;
+  readonly beta: number;
+  readonly synthClip: number;
+  readonly targetScale: number;
+  readonly loss: LossKind;
+  readonly deviations: { readonly biasGradScale: number; readonly readoutGradScale: number };
+}
+
+/** The configuration of a /1 trace: the oracle contract's (full-state synthesiser, β = 1, no clip, ½‖ŷ − y‖²). */
+export const DEFAULT_TRACE_CONFIG: TraceConfig = {
+  version: '1',
+  mode: 'full',
+  beta: 1,
+  synthClip: Infinity,
+  targetScale: 1,
+  loss: 'mse',
+  deviations: { biasGradScale: 1, readoutGradScale: 1 },
+};
+
 /** A trace whose case, batch and computed quantities are valid and consistent. */
 export interface ParsedTrace {
+  /** The configuration the trace states (defaults for what it does not). */
+  readonly config: TraceConfig;
   readonly mode: 'case' | 'batch';
   readonly precision: TracePrecision;
   readonly producer: string | undefined;
@@ -46,10 +79,42 @@ const rerooted = (e: unknown, prefix: string, examplePrefix?: string): unknown =
   return new InvalidInputError(path, e.expected, e.found);
 };
 
-const casesOf = (doc: TraceDocument): ParsedCase[] => {
+const configOf = (doc: AnyTraceDocument): TraceConfig => {
+  const version = TRACE_VERSIONS.find((v) => traceFormatOf(v) === doc.format)!;
+  const m = doc.method;
+  const clip = m?.synthClip;
+  return {
+    version,
+    mode: m?.mode ?? 'full',
+    beta: m?.beta ?? 1,
+    synthClip: clip === undefined || clip === 'Infinity' ? Infinity : clip,
+    targetScale: doc.targetScale ?? 1,
+    loss: doc.loss?.kind ?? 'mse',
+    deviations: { biasGradScale: doc.deviations?.biasGradScale ?? 1, readoutGradScale: doc.deviations?.readoutGradScale ?? 1 },
+  };
+};
+
+type RawTarget = readonly number[] | number | null;
+
+/** Targets with class labels read as one-hot vectors of size O (labels only with softmax cross-entropy). */
+const oneHotTargets = (targets: readonly RawTarget[], O: number, loss: LossKind, path: string): (readonly number[] | null)[] =>
+  targets.map((y, t) => {
+    if (typeof y !== 'number') return y;
+    if (loss !== 'xent') throw new InvalidInputError(`${path}[${t}]`, `a vector of O = ${O} numbers (class labels need "loss": {"kind": "xent"})`, `is the class label ${y}`);
+    if (y >= O) throw new InvalidInputError(`${path}[${t}]`, `a class label in [0, ${O - 1}] (O = ${O} outputs)`, `is ${y}`);
+    return Array.from({ length: O }, (_, k) => (k === y ? 1 : 0));
+  });
+
+const casesOf = (doc: AnyTraceDocument, config: TraceConfig): ParsedCase[] => {
+  const cell = (doc.case ?? doc.batch)!.cell;
+  if (config.mode === 'cell' && cell.type !== 'lstm')
+    throw new InvalidInputError('method.mode', `"full" for an ${cell.type} cell ("cell" is the LSTM's dL/dc mode: it needs a cell with a memory part)`, 'is "cell"');
+  const reading = { mode: config.mode, loss: config.loss };
+  const O = (doc.case ?? doc.batch)!.params.b_out.length;
   if (doc.case !== undefined) {
+    const targets = oneHotTargets(doc.case.targets as readonly RawTarget[], O, config.loss, 'case.targets');
     try {
-      return [parseCase(doc.case)];
+      return [parseCase({ ...doc.case, targets }, reading)];
     } catch (e) {
       throw rerooted(e, 'case');
     }
@@ -65,12 +130,12 @@ const casesOf = (doc: TraceDocument): ParsedCase[] => {
       params: b.params,
       synthesiser: b.synthesiser,
       inputs: ex.inputs,
-      targets: ex.targets,
+      targets: oneHotTargets(ex.targets as readonly RawTarget[], O, config.loss, `batch.examples[${i}].targets`),
       gamma: b.gamma,
       lambda: b.lambda,
     };
     try {
-      return parseCase(c);
+      return parseCase(c, reading);
     } catch (e) {
       throw rerooted(e, 'batch', `batch.examples[${i}]`);
     }
@@ -112,14 +177,12 @@ const layoutText = (dims: readonly Dim[]): string => {
 
 const checkTensor = (path: string, v: unknown, dims: readonly Dim[]): Numeric => checkArray(path, v, dims, layoutText(dims));
 
-const checkSynth = (path: string, v: unknown, S: number): Numeric => {
+/** The synthesiser's output: the state (S) in the full mode, the memory (H) in the cell mode. */
+const checkSynth = (path: string, v: unknown, S: number, out: Dim): Numeric => {
   const o = v as { W: unknown; b: unknown };
   return {
-    W: checkTensor(`${path}.W`, o.W, [
-      { n: S, name: 'S' },
-      { n: S, name: 'S' },
-    ]),
-    b: checkTensor(`${path}.b`, o.b, [{ n: S, name: 'S' }]),
+    W: checkTensor(`${path}.W`, o.W, [out, { n: S, name: 'S' }]),
+    b: checkTensor(`${path}.b`, o.b, [out]),
   };
 };
 
@@ -136,13 +199,21 @@ const checkGradients = (path: string, v: Record<string, unknown>, pc: ParsedCase
   return out;
 };
 
-/** Check every provided quantity's layout against the case's sizes. */
-const checkComputed = (computed: ComputedDocument, mode: 'case' | 'batch', T: number, S: number, B: number, pc: ParsedCase): ParsedTrace['computed'] => {
+/**
+ * Check every provided quantity's layout against the case's sizes. The synthesiser's quantities have T−1 rows of
+ * S in the full mode (ĝ_T = 0 is not listed) and T rows of H in the cell mode (u_1 .. u_T, the last with its
+ * terminal target); the learning signal is on s_t (S) in the full mode and on h_t (H) in the cell mode.
+ */
+const checkComputed = (computed: AnyTraceDocument['computed'], mode: 'case' | 'batch', T: number, S: number, B: number, pc: ParsedCase, config: TraceConfig): ParsedTrace['computed'] => {
   const out: Partial<Record<QuantityName, Numeric>> = {};
   const batchDim: Dim[] = mode === 'batch' ? [{ n: B, name: 'B' }] : [];
-  const steps = (n: number, name: string): Dim[] => [...batchDim, { n, name }, { n: S, name: 'S' }];
+  const H = pc.model.cell.hiddenSize;
+  const cell = config.mode === 'cell';
+  const width: Dim = cell ? { n: H, name: 'H' } : { n: S, name: 'S' };
+  const predictions: Dim = cell ? { n: T, name: 'T' } : { n: T - 1, name: 'T−1' };
+  const steps = (n: number, name: string, w: Dim = { n: S, name: 'S' }): Dim[] => [...batchDim, { n, name }, w];
   for (const q of QUANTITIES) {
-    const v = computed[q];
+    const v = (computed as Partial<Record<QuantityName, unknown>>)[q];
     if (v === undefined) continue;
     const path = `computed.${q}`;
     switch (q) {
@@ -153,20 +224,25 @@ const checkComputed = (computed: ComputedDocument, mode: 'case' | 'batch', T: nu
         out[q] = checkTensor(path, v, steps(T, 'T'));
         break;
       case 'futureGradients':
+        out[q] = checkTensor(path, v, steps(T - 1, 'T−1'));
+        break;
       case 'syntheticGradients':
       case 'lambdaTargets':
       case 'tdErrors':
-        out[q] = checkTensor(path, v, steps(T - 1, 'T−1'));
+        out[q] = checkTensor(path, v, steps(predictions.n, predictions.name, width));
+        break;
+      case 'learningSignals':
+        out[q] = checkTensor(path, v, steps(T, 'T', width));
         break;
       case 'synthesiserUpdatePerStep': {
         const a = v as unknown[];
-        if (a.length !== T - 1) throw new InvalidInputError(path, `T−1 = ${T - 1} (one {W, b} per step)`, `has ${a.length} entries`);
-        out[q] = a.map((x, k) => checkSynth(`${path}[${k}]`, x, S));
+        if (a.length !== predictions.n) throw new InvalidInputError(path, `${predictions.name} = ${predictions.n} (one {W, b} per TD error)`, `has ${a.length} entries`);
+        out[q] = a.map((x, k) => checkSynth(`${path}[${k}]`, x, S, width));
         break;
       }
       case 'synthesiserUpdate':
       case 'forwardViewUpdate':
-        out[q] = checkSynth(path, v, S);
+        out[q] = checkSynth(path, v, S, width);
         break;
       case 'bpttGradients':
       case 'sgGradients':
@@ -180,7 +256,8 @@ const checkComputed = (computed: ComputedDocument, mode: 'case' | 'batch', T: nu
 /** Validate a trace (already parsed from JSON): structure, case or batch, and shapes. */
 export const parseTrace = (input: unknown): ParsedTrace => {
   const doc = checkTraceStructure(input);
-  const examples = casesOf(doc);
+  const config = configOf(doc);
+  const examples = casesOf(doc, config);
   const first = examples[0]!;
   const T = first.sequence.inputs.length;
   const S = first.model.cell.stateSize;
@@ -188,6 +265,7 @@ export const parseTrace = (input: unknown): ParsedTrace => {
   const B = examples.length;
   const cell = (doc.case ?? doc.batch)!.cell;
   return {
+    config,
     mode,
     precision: doc.precision,
     producer: doc.producer,
@@ -196,8 +274,8 @@ export const parseTrace = (input: unknown): ParsedTrace => {
     T,
     S,
     B,
-    computed: checkComputed(doc.computed, mode, T, S, B, first),
-    targetScale: doc.targetScale ?? 1,
+    computed: checkComputed(doc.computed, mode, T, S, B, first, config),
+    targetScale: config.targetScale,
   };
 };
 

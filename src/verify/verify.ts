@@ -67,7 +67,7 @@ export const verifyParsed = (trace: ParsedTrace, options: VerifyOptions = {}): V
   const atol = checkTolerance('--atol', options.atol);
   const def = defaultTolerance(trace.precision, trace.T);
   const tol = { rtol: rtol ?? def.rtol, atol: atol ?? def.atol };
-  const reference = referenceQuantities(trace.examples, trace.mode, trace.targetScale);
+  const reference = referenceQuantities(trace.examples, trace.mode, trace.config);
   const quantities: QuantityReport[] = [];
   for (const q of QUANTITIES) {
     const actual = trace.computed[q];
