@@ -192,7 +192,7 @@ describe('the packed package installed into a fresh app, offline', () => {
     expect(Object.entries(hidden.packages).filter(([, e]) => e.hasInstallScript === true)).toEqual([]);
   });
 
-  it('an app importing every subpath export type-checks under strict NodeNext without skipLibCheck, and runs', () => {
+  it('apps importing every subpath export type-check under strict NodeNext without skipLibCheck (Node and page), and run', () => {
     expect(Object.keys(pkg.exports ?? {}).filter((k) => k !== './package.json').map((k) => (k === '.' ? 'bplambda' : `bplambda/${k.slice(2)}`))).toEqual(
       expect.arrayContaining(SUBPATHS),
     );
@@ -248,14 +248,17 @@ console.log(JSON.stringify({
 }));
 `,
     );
-    // As a Node app (ES2023 and @types/node, no DOM), emitted and run; and with the DOM library as well.
-    const strict = ['--strict', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--skipLibCheck', 'false', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types')];
-    const check = (extra: string[]) => spawnSync(tsc, [...strict, ...extra, 'app.ts'], { cwd: app, encoding: 'utf8', timeout: 60_000 });
-    const node = check(['--lib', 'ES2023', '--outDir', 'out']);
+    // As a Node app (ES2023 and @types/node, no DOM), emitted and run; and as a page (the DOM library, no @types/node).
+    writeFileSync(join(app, 'page.ts'), `${SUBPATHS.map((p, i) => `import * as m${i} from '${p}';`).join('\n')}\nexport const names: string[] = [${SUBPATHS.map((_, i) => `...Object.keys(m${i})`).join(', ')}];\n`);
+    const strict = ['--strict', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--skipLibCheck', 'false'];
+    const check = (args: string[]) => spawnSync(tsc, [...strict, ...args], { cwd: app, encoding: 'utf8', timeout: 60_000 });
+    const node = check(['--lib', 'ES2023', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), '--outDir', 'out', 'app.ts']);
     expect(node.stdout + node.stderr).toBe('');
     expect(node.status).toBe(0);
-    const dom = check(['--lib', 'ES2023,DOM', '--noEmit']);
-    expect(dom.stdout + dom.stderr).toBe('');
+    expect(existsSync(join(app, 'node_modules', '@types'))).toBe(false);
+    const page = check(['--lib', 'ES2023,DOM', '--noEmit', 'page.ts']);
+    expect(page.stdout + page.stderr).toBe('');
+    expect(page.status).toBe(0);
     const run = spawnSync(process.execPath, ['out/app.js'], { cwd: app, encoding: 'utf8', timeout: 60_000 });
     expect(run.stderr).toBe('');
     const out = JSON.parse(run.stdout) as Record<string, unknown>;
