@@ -40,7 +40,7 @@ describe('bplambda verify (CLI)', () => {
     expect(a.status).toBe(0);
     expect(a.stderr).toBe('');
     expect(a.stdout).toMatch(/^bplambda verify: /);
-    expect(a.stdout).toMatch(/tdErrors\s+\d+\s+\S+\s+0\s+0\s+pass/);
+    expect(a.stdout).toMatch(/tdErrors\s+\d+\s+\S+\s+0\s+0\s+0\s+1\s+pass/);
     expect(a.stdout.trimEnd().split('\n').at(-1)).toBe('PASS: all 11 quantities within tolerance');
     expect(b.status).toBe(0);
     const report = JSON.parse(b.stdout) as { format: string; pass: boolean; quantities: { quantity: string; pass: boolean }[] };

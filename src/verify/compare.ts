@@ -13,7 +13,13 @@
  * "First divergence" is the first failing element in time order: for per-step quantities the earliest step t,
  * then (in a batch) the lowest example, then the lowest index in row-major order; for the other quantities the
  * row-major order of the JSON layout (gradient records in the order the trace gives them).
+ *
+ * Each quantity is also broken into tensors (a parameter of a gradient record, W or b of a synthesiser update,
+ * the whole array for the others), each with its own statistics (fit.ts: the error relative to the tensor's norm,
+ * the best-fit ratio actual/reference and how well it explains the difference), its first divergence, and per
+ * step where the quantity has steps (over every example of a batch at that step).
  */
+import { type FitStats, fitStats } from './fit.js';
 import type { QuantityName } from './schema.js';
 import type { Numeric } from './trace.js';
 
@@ -38,7 +44,25 @@ export interface Divergence {
   readonly relError: number;
 }
 
-export interface QuantityReport {
+/** The statistics of one step of a tensor (steps t = 1..T, 1-based). */
+export interface StepReport extends FitStats {
+  readonly step: number;
+  readonly mismatches: number;
+  readonly pass: boolean;
+}
+
+/** One tensor of a quantity: its statistics, first divergence and (where there are steps) its steps. */
+export interface TensorReport extends FitStats {
+  /** `bpttGradients.W_rec`, `synthesiserUpdatePerStep.W`, or the quantity's name for a plain array. */
+  readonly tensor: string;
+  readonly mismatches: number;
+  readonly pass: boolean;
+  readonly firstDivergence: Divergence | null;
+  /** Per step t (null for quantities without steps). */
+  readonly steps: readonly StepReport[] | null;
+}
+
+export interface QuantityReport extends FitStats {
   readonly quantity: QuantityName;
   /** max(1, largest |reference| among the compared elements): the unit of atol for this quantity. */
   readonly scale: number;
@@ -52,6 +76,9 @@ export interface QuantityReport {
   readonly maxAbsErrorAt: string | null;
   readonly pass: boolean;
   readonly firstDivergence: Divergence | null;
+  /** The quantity's statistics as a whole (fit.ts): normRelError, ratio, ratioResidual, norms, zeros. */
+  /** Every tensor of the quantity, failing or not, in the order of the trace. */
+  readonly tensors: readonly TensorReport[];
 }
 
 type Seg = string | number;
@@ -99,9 +126,49 @@ export const elementErrors = (actual: number, expected: number): { absError: num
 export const withinTolerance = (actual: number, expected: number, tol: Tolerance, scale = 1): boolean =>
   Number.isFinite(actual) && Math.abs(actual - expected) <= tol.atol * scale + tol.rtol * Math.abs(expected);
 
+const RECORDS: ReadonlySet<QuantityName> = new Set(['bpttGradients', 'sgGradients', 'synthesiserUpdate', 'forwardViewUpdate']);
+
+/** The tensor a leaf belongs to (see the module comment). */
+const tensorOf = (q: QuantityName, segs: readonly Seg[]): string =>
+  RECORDS.has(q) ? `${q}.${String(segs[0])}` : q === 'synthesiserUpdatePerStep' ? `${q}.${String(segs[1])}` : q;
+
+type Located = Leaf & { step: number | null; example: number | null; rest: readonly Seg[] };
+
+const divergenceOf = (quantity: QuantityName, l: Located): Divergence => {
+  const { absError, relError } = elementErrors(l.actual, l.expected);
+  return {
+    path: `${quantity}${formatSegs(l.segs)}`,
+    step: l.step,
+    example: l.example,
+    element: formatSegs(l.rest).replace(/^\./, ''),
+    actual: l.actual,
+    expected: l.expected,
+    absError,
+    relError,
+  };
+};
+
+const statsOf = (ls: readonly Located[]): FitStats =>
+  fitStats(
+    ls.map((l) => l.actual),
+    ls.map((l) => l.expected),
+  );
+
+/** Group leaves by a key, keeping the order of first appearance. */
+const groupBy = <K>(xs: readonly Located[], key: (x: Located) => K): [K, Located[]][] => {
+  const m = new Map<K, Located[]>();
+  for (const x of xs) {
+    const k = key(x);
+    const g = m.get(k);
+    if (g === undefined) m.set(k, [x]);
+    else g.push(x);
+  }
+  return [...m.entries()];
+};
+
 /** Compare one quantity (`actual` has the layout of `expected`, possibly a subset of a gradient record). */
 export const compareQuantity = (quantity: QuantityName, actual: Numeric, expected: Numeric, tol: Tolerance, batch: boolean): QuantityReport => {
-  const ls = leaves(actual, expected).map((l) => ({ ...l, ...locate(quantity, batch, l.segs) }));
+  const ls: Located[] = leaves(actual, expected).map((l) => ({ ...l, ...locate(quantity, batch, l.segs) }));
   // Time order for the first divergence: step, then example, then position (a stable sort keeps row-major order).
   const ordered = [...ls].sort((a, b) => (a.step ?? 0) - (b.step ?? 0) || (a.example ?? 0) - (b.example ?? 0));
   const scale = ls.reduce((m, l) => Math.max(m, Math.abs(l.expected)), 1);
@@ -131,5 +198,44 @@ export const compareQuantity = (quantity: QuantityName, actual: Numeric, expecte
       };
     }
   }
-  return { quantity, scale, compared: ls.length, mismatches, maxAbsError, maxRelError, maxAbsErrorAt, pass: mismatches === 0, firstDivergence: first };
+  const failing = (l: Located) => !withinTolerance(l.actual, l.expected, tol, scale);
+  const tensors: TensorReport[] = groupBy(ordered, (l) => tensorOf(quantity, l.segs)).map(([tensor, xs]) => {
+    const bad = xs.filter(failing);
+    const steps = xs[0]!.step === null
+      ? null
+      : groupBy(xs, (l) => l.step!)
+          .sort(([a], [b]) => a - b)
+          .map(([step, ys]) => {
+            const m = ys.filter(failing).length;
+            return { step, ...statsOf(ys), mismatches: m, pass: m === 0 };
+          });
+    const order = new Map(ls.map((l, i) => [l, i]));
+    return {
+      tensor,
+      ...statsOf([...xs].sort((a, b) => order.get(a)! - order.get(b)!)),
+      mismatches: bad.length,
+      pass: bad.length === 0,
+      firstDivergence: bad.length === 0 ? null : divergenceOf(quantity, bad[0]!),
+      steps,
+    };
+  });
+  const whole = statsOf(ls);
+  return {
+    quantity,
+    scale,
+    compared: ls.length,
+    mismatches,
+    maxAbsError,
+    maxRelError,
+    maxAbsErrorAt,
+    pass: mismatches === 0,
+    firstDivergence: first,
+    normRelError: whole.normRelError,
+    ratio: whole.ratio,
+    ratioResidual: whole.ratioResidual,
+    actualNorm: whole.actualNorm,
+    referenceNorm: whole.referenceNorm,
+    zerosWhereReferenceNot: whole.zerosWhereReferenceNot,
+    tensors,
+  };
 };
