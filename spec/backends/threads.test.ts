@@ -12,7 +12,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/backend.js';
-import { BackendUnavailableError } from '../../src/backends/errors.js';
+import { InvalidInputError } from '../../src/core/errors.js';
 import { type CpuBackend, cpuBackend } from '../../src/backends/cpu/index.js';
 import { GEMM_MIN_MACS, type Strided, gemm } from '../../src/backends/cpu/gemm.js';
 import { Pool } from '../../src/backends/cpu/pool.js';
@@ -165,8 +165,9 @@ describe.each([32, 64] as const)('1 and 2 threads at precision %i', (precision) 
 
 describe('the threads option', () => {
   it.each([0, -1, 2.5, 257, Number.NaN, '2' as unknown as number])('refuses threads = %s, naming it', (threads) => {
-    expect(() => cpuBackend({ threads })).toThrow(BackendUnavailableError);
-    expect(() => cpuBackend({ threads })).toThrow(/threads/);
+    // A malformed value is bad input (the option named), not a backend that cannot start here.
+    expect(() => cpuBackend({ threads })).toThrow(InvalidInputError);
+    expect(() => cpuBackend({ threads })).toThrow(/^options\.threads is .*, expected an integer from 1 to 256$/);
   });
   it("refuses threads > 1 with the 'js' kernels (they run on one thread)", () => {
     expect(() => cpuBackend({ kernels: 'js', threads: 2 })).toThrow(/one thread/);
