@@ -8,6 +8,7 @@ import { hostView } from '../backends/host/view.js';
 import type { Backend, DeviceArray } from '../backends/backend.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { LearnerConfig, LearnerState, OptimiserSpec } from '../core/learner.js';
+import { checkParams } from '../core/model.js';
 import type { ParamShapes, Params } from '../core/tensor.js';
 import { size } from '../core/tensor.js';
 import type { OpContext } from '../ops/context.js';
@@ -148,16 +149,8 @@ export class DeviceState<A extends DeviceArray> {
 
   /** Check every tensor of a group first, then upload them all (nothing is uploaded for a group that fails). */
   private upload(p: Params | null | undefined, shapes: ParamShapes, path: string): Group<A> {
-    if (p === null || p === undefined || typeof p !== 'object') throw new InvalidInputError(path, 'a record of parameter tensors', `is ${String(p)}`);
-    const entries = Object.entries(shapes).map(([k, s]) => {
-      const t = p[k];
-      if (t === undefined || !(t.data instanceof Float64Array) || t.data.length !== size(s))
-        throw new InvalidInputError(`${path}.${k}`, `a tensor of shape ${s.join('x')}`, t === undefined ? 'is missing' : `has ${t.data?.length ?? 'no'} entries`);
-      const bad = t.data.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new InvalidInputError(`${path}.${k}[${bad}]`, 'a finite number', `is ${t.data[bad]}`);
-      return [k, t.data, s] as const;
-    });
-    return Object.fromEntries(entries.map(([k, data, s]) => [k, this.ctx.be.upload(hostView(data, s))] as const));
+    checkParams(p as Params, shapes, path);
+    return Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, this.ctx.be.upload(hostView(p![k]!.data, s))] as const));
   }
 
   private uploadOpt(
