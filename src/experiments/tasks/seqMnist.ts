@@ -4,7 +4,7 @@
  * evaluated on the test set at the end.
  */
 import type { Model } from '../../core/model.js';
-import { forward } from '../../core/model.js';
+import { evaluate } from '../../core/predict.js';
 import type { Rng } from '../../core/random.js';
 import type { Params } from '../../core/tensor.js';
 import { type LabelledImages, loadMnist, mnistBatch, permutation, trainValidationSplit } from '../../tasks/mnist.js';
@@ -16,12 +16,6 @@ export interface Evaluation {
   readonly accuracy: number;
 }
 
-const argmax = (v: Float64Array): number => {
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
-  return best;
-};
-
 /** Mean cross-entropy and accuracy of the prediction at the last step, over the given examples. */
 export const evaluateMnist = (model: Model, params: Params, set: LabelledImages, indices: ArrayLike<number>): Evaluation => {
   let loss = 0;
@@ -29,12 +23,10 @@ export const evaluateMnist = (model: Model, params: Params, set: LabelledImages,
   const chunk = 256;
   for (let start = 0; start < indices.length; start += chunk) {
     const idx = Array.from({ length: Math.min(chunk, indices.length - start) }, (_, k) => indices[start + k]!);
-    for (const seq of mnistBatch(set, idx)) {
-      const recs = forward(model, params, seq);
-      const lastRec = recs[recs.length - 1]!;
-      loss += lastRec.loss;
-      if (argmax(lastRec.output) === argmax(seq.targets[seq.targets.length - 1]!)) correct++;
-    }
+    // The core's evaluate (one target per sequence, at its last step): its mean loss back to a sum, its correct count.
+    const e = evaluate(model, params, mnistBatch(set, idx));
+    loss += e.loss * idx.length;
+    correct += e.correct!;
   }
   const n = Math.max(1, indices.length);
   return { loss: loss / n, accuracy: correct / n };
