@@ -173,6 +173,9 @@ describe('the packed package installed into a fresh app, offline', () => {
     expect(spec.filter((f) => !files.includes(f))).toEqual([]);
     expect(files.filter((f) => !/^(dist\/src|docs|examples|schemas)\/|^(README\.md|LICENSE|package\.json)$/.test(f))).toEqual([]);
     expect(packed.size).toBeLessThan(1_000_000);
+    // No leftover of a deleted source file (npm pack's prepack builds from a clean dist; this test packs the dist it finds).
+    const stale = files.filter((f) => f.startsWith('dist/src/') && f.endsWith('.js') && !existsSync(join(root, f.replace(/^dist\//, '').replace(/\.js$/, '.ts'))));
+    expect(stale).toEqual([]);
   });
 
   it(`installs in under ${LIMIT / 1e6} MB with no install script and none of the optional peers`, () => {
