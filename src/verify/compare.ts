@@ -104,6 +104,7 @@ const leaves = (actual: Numeric, expected: Numeric, segs: Seg[] = [], out: Leaf[
 };
 
 const PER_STEP: ReadonlySet<QuantityName> = new Set(['states', 'futureGradients', 'syntheticGradients', 'lambdaTargets', 'tdErrors', 'learningSignals']);
+const PER_BOUNDARY: ReadonlySet<QuantityName> = new Set(['nStepPredictions', 'nStepTargets']);
 
 /** Step, example and element of a leaf, by the quantity's layout. */
 const locate = (q: QuantityName, batch: boolean, segs: readonly Seg[]): { step: number | null; example: number | null; rest: readonly Seg[] } => {
@@ -113,6 +114,8 @@ const locate = (q: QuantityName, batch: boolean, segs: readonly Seg[]): { step: 
       : { example: null, step: (segs[0] as number) + 1, rest: segs.slice(1) };
   }
   if (q === 'synthesiserUpdatePerStep') return { example: null, step: (segs[0] as number) + 1, rest: segs.slice(1) };
+  // n-step SG's boundary quantities: rows are chunk boundaries, not steps (the example axis first in a batch).
+  if (PER_BOUNDARY.has(q) && batch) return { example: segs[0] as number, step: null, rest: segs.slice(1) };
   return { example: null, step: null, rest: segs };
 };
 
@@ -126,7 +129,7 @@ export const elementErrors = (actual: number, expected: number): { absError: num
 export const withinTolerance = (actual: number, expected: number, tol: Tolerance, scale = 1): boolean =>
   Number.isFinite(actual) && Math.abs(actual - expected) <= tol.atol * scale + tol.rtol * Math.abs(expected);
 
-const RECORDS: ReadonlySet<QuantityName> = new Set(['bpttGradients', 'sgGradients', 'synthesiserUpdate', 'forwardViewUpdate']);
+const RECORDS: ReadonlySet<QuantityName> = new Set(['bpttGradients', 'sgGradients', 'tbpttGradients', 'synthesiserUpdate', 'forwardViewUpdate']);
 
 /** The tensor a leaf belongs to (see the module comment). */
 const tensorOf = (q: QuantityName, segs: readonly Seg[]): string =>
@@ -186,16 +189,7 @@ export const compareQuantity = (quantity: QuantityName, actual: Numeric, expecte
     if (relError > maxRelError) maxRelError = relError;
     if (!withinTolerance(l.actual, l.expected, tol, scale)) {
       mismatches++;
-      first ??= {
-        path: `${quantity}${formatSegs(l.segs)}`,
-        step: l.step,
-        example: l.example,
-        element: formatSegs(l.rest).replace(/^\./, ''),
-        actual: l.actual,
-        expected: l.expected,
-        absError,
-        relError,
-      };
+      first ??= divergenceOf(quantity, l);
     }
   }
   const failing = (l: Located) => !withinTolerance(l.actual, l.expected, tol, scale);
