@@ -1,22 +1,20 @@
 /**
- * Every configuration `bplambda run` can train (method × task × synthesiser mode × clip × target scale; the task
- * fixes the cell and the loss), as far as format 1.1 expresses it, written as a trace from the reference itself and
- * verified. The trace's configuration is derived from the run's own learner configuration (learnerConfigOf), and
- * the trace is tied back to the learner: its network gradient is the one the learner's code path computes for
- * that method (bpLambdaSequence with the method's options; e-prop's onlineRule; BPTT's bptt).
+ * Every configuration `bplambda run` can train (method × task × synthesiser mode × clip × target scale × schedule,
+ * and for the n-step methods chunk alignment and synthesiser target; the task fixes the cell and the loss), written
+ * as a format 1.1 trace from the reference itself and verified. The trace's configuration is derived from the run's
+ * own learner configuration (learnerConfigOf), and the trace is tied back to the learner: one `trainBatch` with
+ * SGD at learning rate 1 moves the parameters by exactly the network gradient (and θ by the synthesiser update)
+ * of that method, and those differences must be the trace's numbers.
  *
- * Not expressible yet (listed, so that the list shrinks when they are): the n-step methods 'sg' and 'tbptt'
- * (their gradients are not trace quantities), and the 'step' schedule with parameters that change inside the
- * sequence (a trace holds one set of parameters; with them fixed it is the 'sequence' schedule's trace).
+ * The 'step' schedule changes the parameters after every step, which a trace (one set of parameters per sequence)
+ * cannot hold. With the parameters fixed (frozen optimisers) its run is the sequence schedule's trace: the same
+ * loss, and its per-step synthesiser updates are the trace's synthesiserUpdatePerStep entries (docs/verification.md).
  */
 import { describe, expect, it } from 'vitest';
-import { bpLambdaOptionsOf, bpLambdaSequence } from '../src/core/bplambda.js';
-import { batchMean, bptt } from '../src/core/bptt.js';
-import { onlineRule } from '../src/core/baselines.js';
 import { initModel, initSynthesiser } from '../src/core/init.js';
 import { learnerConfigOf } from '../src/experiments/setup.js';
 import { type RunConfig, METHODS, TASKS, buildConfig } from '../src/experiments/config.js';
-import { synthesiserFor } from '../src/core/learner.js';
+import { type LearnerConfig, synthesiserFor, trainBatch, transformation } from '../src/core/learner.js';
 import type { Batch } from '../src/core/model.js';
 import { linearSynthesiser } from '../src/core/synthesiser.js';
 import { rngFromSeed, uniformRange } from '../src/core/random.js';
@@ -25,34 +23,47 @@ import { referenceQuantities } from '../src/verify/reference.js';
 import { parseTrace } from '../src/verify/trace.js';
 import { verifyTrace } from '../src/verify/verify.js';
 
-const NOT_EXPRESSIBLE = ['sg', 'tbptt'];
-
+type Rows = number[] | number[][];
 const json = (p: Params) => Object.fromEntries(Object.entries(p).map(([k, t]) => [k, t.shape.length === 2 ? toRows(t) : Array.from(t.data)]));
-/** Every tensor of `expected` equals the trace's to 1e-12 (the trace's batch mean sums in another order). */
-const expectGradients = (trace: unknown, expected: Params): void => {
-  for (const [k, v] of Object.entries(json(expected)))
-    (v as number[] | number[][]).flat().forEach((x, i) => expect((trace as Record<string, number[] | number[][]>)[k]!.flat()[i], k).toBeCloseTo(x, 12));
+/** Element-wise a − b of two parameter records. */
+const diff = (a: Params, b: Params): Record<string, number[]> => Object.fromEntries(Object.keys(a).map((k) => [k, Array.from(a[k]!.data, (x, i) => x - b[k]!.data[i]!)]));
+/** Every tensor of the trace's record equals `expected` (flat) to 1e-12. */
+const expectRecord = (trace: unknown, expected: Record<string, number[]>, what: string): void => {
+  for (const [k, v] of Object.entries(expected)) {
+    const got = ((trace as Record<string, Rows>)[k] ?? []).flat();
+    expect(got.length, `${what}.${k}`).toBe(v.length);
+    v.forEach((x, i) => expect(got[i], `${what}.${k}[${i}]`).toBeCloseTo(x, 12));
+  }
 };
+
+const SMOKE = { computation: 'traces', hidden: 2, bits: 2, batchSize: 3, seqLen: 4, lambda: 0.7, gamma: 0.9, beta: 0.3, n: 3 } as const;
 
 /** Every valid run configuration of the enumerated options (smoke sizes, a small network). */
 const configurations = (): RunConfig[] => {
   const out: RunConfig[] = [];
+  const add = (task: RunConfig['task'], o: Partial<RunConfig>) => {
+    try {
+      out.push(buildConfig(task, 'smoke', { ...SMOKE, ...o }));
+    } catch {
+      // an invalid combination (the cell mode on the toy's RNN): bplambda run refuses it too
+    }
+  };
   for (const task of TASKS)
     for (const method of METHODS)
-      for (const mode of ['full', 'cell'] as const)
-        for (const synthClip of [Infinity, 0.05])
-          for (const targetScale of ['example', 'batch'] as const) {
-            try {
-              out.push(buildConfig(task, 'smoke', { method, mode, synthClip, targetScale, computation: 'traces', hidden: 2, bits: 2, batchSize: 3, seqLen: 4, lambda: 0.7, gamma: 0.9, beta: 0.3 }));
-            } catch {
-              // an invalid combination (the cell mode on the toy's RNN): bplambda run refuses it too
-            }
-          }
+      for (const targetScale of ['example', 'batch'] as const) {
+        if (method === 'bp-lambda' || method === 'bptt' || method === 'eprop')
+          for (const mode of ['full', 'cell'] as const)
+            for (const synthClip of [Infinity, 0.05])
+              for (const schedule of method === 'bp-lambda' ? (['sequence', 'step'] as const) : (['sequence'] as const)) add(task, { method, mode, synthClip, targetScale, schedule });
+        // The n-step methods have no mode, clip or schedule; they have an alignment and (sg) a target.
+        if (method === 'sg') for (const align of ['start', 'end'] as const) for (const sgTarget of ['discounted', 'authors'] as const) add(task, { method, align, sgTarget, targetScale });
+        if (method === 'tbptt' && targetScale === 'example') for (const align of ['start', 'end'] as const) add(task, { method, align });
+      }
   return out;
 };
 
 /** A random batch of B sequences of T steps for the run's model, with targets of its loss. */
-const batchFor = (c: RunConfig, seed: number, T = 4) => {
+const batchFor = (c: RunConfig, seed: number, T: number) => {
   const model = learnerConfigOf(c).model;
   let rng = rngFromSeed(seed);
   const draw = (n: number, s = 1): number[] => {
@@ -73,58 +84,103 @@ const batchFor = (c: RunConfig, seed: number, T = 4) => {
   return { model, examples, rng };
 };
 
+/**
+ * The trace's method of a learner method, its γ, λ, target scale and the synthesiser it reads (S → S, or S → H
+ * in the cell mode). e-prop is BP(λ) with β = 0 (the RNN's immediate gradient; the LSTM's e-prop through the cell
+ * mode); BPTT is any configuration (its gradient is bpttGradients).
+ */
+const traceMethodOf = (lc: LearnerConfig) => {
+  const m = lc.method;
+  const { model } = lc;
+  const S = model.cell.stateSize;
+  switch (m.kind) {
+    case 'bp-lambda':
+      return { method: { kind: 'bp-lambda', mode: m.mode, beta: m.beta, synthClip: m.synthClip === Infinity ? 'Infinity' : m.synthClip }, gamma: m.gamma, lambda: m.lambda, targetScale: m.targetScale ?? 1, synth: synthesiserFor(model, m)! };
+    case 'sg':
+      return { method: { kind: 'sg', n: m.n, align: m.align, target: m.target, beta: m.beta }, gamma: m.gamma, lambda: 1, targetScale: m.targetScale ?? 1, synth: synthesiserFor(model, m)! };
+    case 'tbptt':
+      return { method: { kind: 'tbptt', n: m.n, align: m.align }, gamma: 1, lambda: 1, targetScale: 1, synth: linearSynthesiser(S, S) };
+    case 'eprop': {
+      const mode = model.cell.type === 'lstm' ? ('cell' as const) : ('full' as const);
+      const synth = synthesiserFor(model, { kind: 'bp-lambda', mode, schedule: 'sequence', synthesiser: { hidden: [] }, gamma: 1, lambda: 1, beta: 0, synthClip: Infinity })!;
+      return { method: { kind: 'bp-lambda', mode, beta: 0, synthClip: 'Infinity' }, gamma: 1, lambda: 1, targetScale: 1, synth };
+    }
+    case 'bptt':
+      return { method: { kind: 'bp-lambda' }, gamma: 1, lambda: 1, targetScale: 1, synth: linearSynthesiser(S, S) };
+  }
+};
+
+/** The quantity holding the network gradient a method applies. */
+const NET_GRAD = { 'bp-lambda': 'sgGradients', eprop: 'sgGradients', sg: 'sgGradients', tbptt: 'tbpttGradients', bptt: 'bpttGradients' } as const;
+
 describe('every configuration of bplambda run as a trace', () => {
   const all = configurations();
 
-  it('enumerates every method, task, mode, clip and target scale that run accepts', () => {
+  it('enumerates every method, task, mode, clip, target scale, schedule, alignment and sg target that run accepts', () => {
     expect(new Set(all.map((c) => c.method))).toEqual(new Set(METHODS));
     expect(new Set(all.map((c) => c.task))).toEqual(new Set(TASKS));
     expect(all.some((c) => c.method === 'bp-lambda' && c.mode === 'cell' && c.synthClip === 0.05 && c.targetScale === 'batch')).toBe(true);
+    expect(all.some((c) => c.method === 'bp-lambda' && c.schedule === 'step' && c.mode === 'cell')).toBe(true);
+    for (const align of ['start', 'end'] as const) for (const t of ['discounted', 'authors'] as const) expect(all.some((c) => c.method === 'sg' && c.align === align && c.sgTarget === t && c.targetScale === 'batch')).toBe(true);
+    expect(new Set(all.filter((c) => c.method === 'tbptt').map((c) => c.align))).toEqual(new Set(['start', 'end']));
   });
 
-  it.each(all.filter((c) => !NOT_EXPRESSIBLE.includes(c.method)).map((c) => [`${c.task} ${c.method} ${c.mode} clip ${c.synthClip} scale ${c.targetScale}`, c] as const))(
-    '%s: written from the reference, it verifies, and its network gradient is the learner’s',
+  it.each(all.map((c) => [`${c.task} ${c.method} ${c.method === 'sg' || c.method === 'tbptt' ? `n ${c.n} align ${c.align}${c.method === 'sg' ? ` target ${c.sgTarget}` : ''}` : `${c.mode} clip ${c.synthClip} ${c.schedule}`} scale ${c.targetScale}`, c] as const))(
+    '%s: written from the reference, it verifies, and its numbers are the learner’s',
     (_name, c) => {
       const lc = learnerConfigOf(c);
-      const { model, examples, rng } = batchFor(c, 1);
+      const nStep = lc.method.kind === 'sg' || lc.method.kind === 'tbptt';
+      // T = 7 with n = 3 gives two chunk boundaries for either alignment.
+      const { model, examples, rng } = batchFor(c, 1, nStep ? 7 : 4);
       const [params, r1] = initModel(model, rng);
-      // BP(λ): the run's own options. e-prop is BP(λ) with β = 0 (the RNN's immediate gradient; the LSTM's e-prop
-      // with the immediate loss, through the cell mode). BPTT: its gradient is bpttGradients of any configuration.
-      const method = lc.method;
-      const bp = method.kind === 'bp-lambda' ? { ...bpLambdaOptionsOf(method), mode: method.mode } : { gamma: 1, lambda: 1, beta: 0, synthClip: Infinity, targetScale: 1, mode: model.cell.type === 'lstm' && method.kind === 'eprop' ? ('cell' as const) : ('full' as const) };
-      const synth = synthesiserFor(model, { kind: 'bp-lambda', schedule: 'sequence', synthesiser: { hidden: [] }, ...bp }) ?? linearSynthesiser(model.cell.stateSize, model.cell.stateSize);
-      const [theta0] = initSynthesiser(synth, r1);
+      const tm = traceMethodOf(lc);
+      const [theta0] = initSynthesiser(tm.synth, r1);
       const [noise] = uniformRange(rngFromSeed(2), theta0['W']!.data.length + theta0['b']!.data.length, -0.5, 0.5);
       // A non-zero θ (a zero one would make every check of ĝ vacuous).
       const theta: Params = { W: { shape: theta0['W']!.shape, data: noise.slice(0, theta0['W']!.data.length) }, b: { shape: theta0['b']!.shape, data: noise.slice(theta0['W']!.data.length) } };
       const trace: Record<string, unknown> = {
         format: 'bplambda-trace/1.1',
         precision: 'float64',
-        method: { kind: 'bp-lambda', mode: bp.mode, beta: bp.beta, synthClip: bp.synthClip === Infinity ? 'Infinity' : bp.synthClip },
+        method: tm.method,
         loss: { kind: model.loss, reduction: 'sum' },
-        targetScale: bp.targetScale ?? 1,
-        batch: { cell: model.cell.type === 'lstm' ? { type: 'lstm' } : { type: 'rnn', activation: 'identity' }, params: json(params), synthesiser: json(theta), examples, gamma: bp.gamma, lambda: bp.lambda },
+        targetScale: tm.targetScale,
+        batch: { cell: model.cell.type === 'lstm' ? { type: 'lstm' } : { type: 'rnn', activation: 'identity' }, params: json(params), synthesiser: json(theta), examples, gamma: tm.gamma, lambda: tm.lambda },
         computed: { loss: 0 },
       };
       const parsed = parseTrace(trace);
       trace['computed'] = JSON.parse(JSON.stringify(referenceQuantities(parsed.examples, 'batch', parsed.config)));
       const report = verifyTrace(trace);
       expect(report.pass, report.failed.join(', ')).toBe(true);
-      const computed = trace['computed'] as { sgGradients: unknown; bpttGradients: unknown };
+      const computed = trace['computed'] as Record<string, unknown> & { loss: number; synthesiserUpdatePerStep?: { W: number[][]; b: number[] }[] };
+      if (lc.method.kind === 'sg') expect((computed['nStepTargets'] as unknown[][])[0]).toHaveLength(2);
       const seqs: Batch = parsed.examples.map((e) => e.sequence);
-      if (method.kind === 'bp-lambda') {
-        const { state } = bpLambdaSequence({ model, synth, params, theta, options: bpLambdaOptionsOf(method), mode: method.mode }, seqs);
-        expectGradients(computed.sgGradients, state.totals.netGrad);
-      } else if (method.kind === 'eprop') {
-        expectGradients(computed.sgGradients, batchMean(model, seqs, (q) => onlineRule(model, params, q)).grads);
-      } else if (method.kind === 'bptt') {
-        expectGradients(computed.bpttGradients, batchMean(model, seqs, (q) => bptt(model, params, q)).grads);
+      const hasSynth = lc.method.kind === 'bp-lambda' || lc.method.kind === 'sg';
+      const sgd = { kind: 'sgd', lr: 1 } as const;
+      const { gradClip: _clip, ...rest } = lc;
+      const state = (config: LearnerConfig) => ({
+        params,
+        theta: hasSynth ? theta : null,
+        networkOpt: transformation(config.network)?.init(params) ?? null,
+        synthOpt: hasSynth ? (transformation(config.synthesiser)?.init(theta) ?? null) : null,
+        batches: 0,
+      });
+      if (lc.method.kind === 'bp-lambda' && lc.method.schedule === 'step') {
+        // Parameters fixed over the sequence: the step schedule's loss is the trace's, and the update it applies at
+        // step t is the trace's entry for the TD error emitted there (δ_{t−1}; the cell mode's last step adds δ_T's).
+        const frozen: LearnerConfig = { ...rest, network: { kind: 'frozen' }, synthesiser: { kind: 'frozen' } };
+        const [m] = trainBatch(frozen, state(frozen), seqs);
+        expect(m.loss).toBeCloseTo(computed.loss, 12);
+        const flat = (u: { W: number[][]; b: number[] }) => [...u.W.flat(), ...u.b];
+        const entries = computed.synthesiserUpdatePerStep!.map(flat);
+        const applied = lc.method.mode === 'cell' ? [...entries.slice(0, -2), entries.at(-2)!.map((x, i) => x + entries.at(-1)![i]!)] : entries;
+        expect(m.synthUpdateNorm!).toBeCloseTo(Math.max(...applied.map((v) => Math.hypot(...v))), 12);
+        return;
       }
+      // One step of SGD at learning rate 1: the parameters move by −(network gradient), θ by +(synthesiser update).
+      const config: LearnerConfig = { ...rest, network: sgd, synthesiser: sgd };
+      const [, next] = trainBatch(config, state(config), seqs);
+      expectRecord(computed[NET_GRAD[lc.method.kind]], diff(params, next.params), NET_GRAD[lc.method.kind]);
+      if (hasSynth) expectRecord(computed['synthesiserUpdate'], diff(next.theta!, theta), 'synthesiserUpdate');
     },
   );
-
-  it('lists what a trace cannot express yet: the n-step methods', () => {
-    expect(all.filter((c) => NOT_EXPRESSIBLE.includes(c.method)).length).toBeGreaterThan(0);
-    expect(NOT_EXPRESSIBLE).toEqual(['sg', 'tbptt']);
-  });
 });

@@ -10,9 +10,13 @@
  * the summed quantities (loss, updates, gradients) as means over the examples, the library's batch convention.
  * Without a clip the summed synthesiser update of a batch is the mean of the per-example sums (bit for bit the
  * /1 reference); with one it is the batch's own run, because the clip acts on each step's batch mean.
+ *
+ * The n-step methods (a trace's `method.kind` 'sg' or 'tbptt') come from the core's `nStepSg` and `truncatedBptt`,
+ * the functions the learner trains with, per example and then averaged over the batch as the learner does.
  */
 import { bpLambdaLearningSignals, bpLambdaSequence } from '../core/bplambda.js';
-import { backprop, futureGradients, trajectory } from '../core/bptt.js';
+import { backprop, futureGradients, trajectory, truncatedBptt } from '../core/bptt.js';
+import { nStepSg } from '../core/baselines.js';
 import { cellModeForwardView } from '../core/cellMode.js';
 import { sequenceLoss } from '../core/model.js';
 import { type ParsedCase, oracleParsed } from '../core/oracle.js';
@@ -21,7 +25,8 @@ import { type Params, toRows, unflattenParams } from '../core/tensor.js';
 import type { QuantityName } from './schema.js';
 import { DEFAULT_TRACE_CONFIG, type Numeric, type TraceConfig } from './trace.js';
 
-export type ReferenceQuantities = Readonly<Record<QuantityName, Numeric>>;
+/** Every quantity of the trace's method (METHOD_QUANTITIES), in the trace's JSON layout. */
+export type ReferenceQuantities = Readonly<Partial<Record<QuantityName, Numeric>>>;
 
 type SynthJson = { W: number[][]; b: number[] };
 
@@ -74,7 +79,7 @@ const onlineRun = (examples: readonly ParsedCase[], config: TraceConfig) => {
 };
 
 /** Every quantity of one example that does not depend on the rest of the batch. */
-const exampleQuantities = (e: ParsedCase, config: TraceConfig): Record<QuantityName, Numeric> => {
+const exampleQuantities = (e: ParsedCase, config: TraceConfig): Partial<Record<QuantityName, Numeric>> => {
   const c = config.targetScale;
   const { tdErrors, learningSignals, update, netGrad } = onlineRun([e], config);
   if (config.mode === 'full') {
@@ -85,10 +90,7 @@ const exampleQuantities = (e: ParsedCase, config: TraceConfig): Record<QuantityN
   const traj = trajectory(e.model, e.params, e.sequence);
   const fv = cellModeForwardView(ctx, traj.records, e.gamma, e.lambda, c);
   return {
-    loss: sequenceLoss(traj.records),
-    states: rows(traj.records.map((r) => r.step.state)),
-    bpttGradients: paramsJson(backprop(e.model, e.params, traj).grads),
-    futureGradients: rows(futureGradients(traj, e.gamma)),
+    ...sharedQuantities(e),
     syntheticGradients: rows(fv.predictions),
     lambdaTargets: rows(fv.targets),
     tdErrors: tdErrors[0]!,
@@ -115,6 +117,46 @@ const withDeviations = (g: Numeric, config: TraceConfig): Numeric => {
 const PER_EXAMPLE = ['states', 'futureGradients', 'syntheticGradients', 'lambdaTargets', 'tdErrors', 'learningSignals'] as const;
 const MEANS = ['loss', 'synthesiserUpdate', 'forwardViewUpdate', 'bpttGradients', 'sgGradients'] as const;
 
+/** The quantities that do not depend on the method: the forward pass, the loss, exact BPTT, G_t. */
+const sharedQuantities = (e: ParsedCase): Record<'loss' | 'states' | 'bpttGradients' | 'futureGradients', Numeric> => {
+  const traj = trajectory(e.model, e.params, e.sequence);
+  return {
+    loss: sequenceLoss(traj.records),
+    states: rows(traj.records.map((r) => r.step.state)),
+    bpttGradients: paramsJson(backprop(e.model, e.params, traj).grads),
+    futureGradients: rows(futureGradients(traj, e.gamma)),
+  };
+};
+
+/** One example of an n-step method: n-step SG (`nStepSg`) or truncated BPTT (`truncatedBptt`), as the learner runs it. */
+const nStepExample = (e: ParsedCase, config: TraceConfig): Partial<Record<QuantityName, Numeric>> => {
+  const shared = sharedQuantities(e);
+  if (config.kind === 'tbptt') return { ...shared, tbpttGradients: paramsJson(truncatedBptt(e.model, e.params, e.sequence, config.n, config.align).grads) };
+  const ctx = contextOf([e], config);
+  const options = { n: config.n, gamma: e.gamma, beta: config.beta, align: config.align, target: config.sgTarget, targetScale: config.targetScale };
+  const r = nStepSg(e.model, ctx.synth, e.params, e.theta, e.sequence, options);
+  return {
+    ...shared,
+    sgGradients: paramsJson(r.grads),
+    synthesiserUpdate: synthJsonOf(ctx)(r.synthUpdate),
+    nStepPredictions: rows(r.predictions),
+    nStepTargets: rows(r.targets),
+  };
+};
+
+const N_STEP_PER_EXAMPLE = ['states', 'futureGradients', 'nStepPredictions', 'nStepTargets'] as const;
+const N_STEP_MEANS = ['loss', 'bpttGradients', 'sgGradients', 'synthesiserUpdate', 'tbpttGradients'] as const;
+
+/** The n-step methods' quantities: per example, or the batch means (the learner's mean over sequences). */
+const nStepQuantities = (examples: readonly ParsedCase[], mode: 'case' | 'batch', config: TraceConfig): ReferenceQuantities => {
+  const per = examples.map((e) => nStepExample(e, config));
+  const out: Partial<Record<QuantityName, Numeric>> = {};
+  for (const q of N_STEP_PER_EXAMPLE) if (per[0]![q] !== undefined) out[q] = mode === 'case' ? per[0]![q] : per.map((r) => r[q]!);
+  for (const q of N_STEP_MEANS) if (per[0]![q] !== undefined) out[q] = mode === 'case' ? per[0]![q] : meanNumeric(per.map((r) => r[q]!));
+  for (const q of ['bpttGradients', 'sgGradients', 'tbpttGradients'] as const) if (out[q] !== undefined) out[q] = withDeviations(out[q], config);
+  return out;
+};
+
 /**
  * Every quantity for a single case (`mode: 'case'`) or a batch, for the trace's configuration (default: the /1
  * configuration; a number is the target scale c alone, as before format 1.1).
@@ -125,12 +167,13 @@ export const referenceQuantities = (
   config: TraceConfig | number = DEFAULT_TRACE_CONFIG,
 ): ReferenceQuantities => {
   const cfg = typeof config === 'number' ? { ...DEFAULT_TRACE_CONFIG, targetScale: config } : config;
+  if (cfg.kind !== 'bp-lambda') return nStepQuantities(examples, mode, cfg);
   const per = examples.map((e) => exampleQuantities(e, cfg));
   const batchRun = onlineRun(examples, cfg);
   const out: Partial<Record<QuantityName, Numeric>> = { synthesiserUpdatePerStep: batchRun.perStep };
   if (mode === 'case') for (const q of PER_EXAMPLE) out[q] = per[0]![q];
-  else for (const q of PER_EXAMPLE) out[q] = per.map((r) => r[q]);
-  for (const q of MEANS) out[q] = mode === 'case' ? per[0]![q] : meanNumeric(per.map((r) => r[q]));
+  else for (const q of PER_EXAMPLE) out[q] = per.map((r) => r[q]!);
+  for (const q of MEANS) out[q] = mode === 'case' ? per[0]![q] : meanNumeric(per.map((r) => r[q]!));
   // The clip acts on each step's batch mean: the batch's own run then gives the summed update.
   if (cfg.synthClip !== Infinity) out.synthesiserUpdate = batchRun.update;
   out.bpttGradients = withDeviations(out.bpttGradients!, cfg);

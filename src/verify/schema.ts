@@ -47,10 +47,29 @@ export const QUANTITIES = [
   'bpttGradients',
   'sgGradients',
   'learningSignals',
+  'tbpttGradients',
+  'nStepPredictions',
+  'nStepTargets',
 ] as const;
 export type QuantityName = (typeof QUANTITIES)[number];
-/** The quantities of format 1 (format 1.1 adds learningSignals). */
-export const QUANTITIES_1: readonly QuantityName[] = QUANTITIES.filter((q) => q !== 'learningSignals');
+/** The quantities of format 1 (format 1.1 adds learningSignals and those of the n-step methods). */
+export const QUANTITIES_1: readonly QuantityName[] = QUANTITIES.slice(0, QUANTITIES.indexOf('learningSignals'));
+
+/** The methods a 1.1 trace may state (`method.kind`): accumulate BP(λ), n-step synthetic gradients, truncated BPTT. */
+export const TRACE_METHOD_KINDS = ['bp-lambda', 'sg', 'tbptt'] as const;
+export type TraceMethodKind = (typeof TRACE_METHOD_KINDS)[number];
+
+/**
+ * The quantities each method computes (what a trace of it may carry). The n-step methods share the forward pass,
+ * the loss, exact BPTT and the future gradients with BP(λ); their network gradient is `sgGradients` (n-step
+ * synthetic gradients) or `tbpttGradients` (truncated BPTT), and n-step SG's synthesiser is checked through its
+ * predictions and targets at the chunk boundaries and its update.
+ */
+export const METHOD_QUANTITIES: Readonly<Record<TraceMethodKind, readonly QuantityName[]>> = {
+  'bp-lambda': QUANTITIES.slice(0, QUANTITIES.indexOf('learningSignals') + 1),
+  sg: ['loss', 'states', 'futureGradients', 'bpttGradients', 'sgGradients', 'synthesiserUpdate', 'nStepPredictions', 'nStepTargets'],
+  tbptt: ['loss', 'states', 'futureGradients', 'bpttGradients', 'tbpttGradients'],
+};
 
 /** Parameter names of both cells (rnn: W_in, W_rec, b; lstm: W_ih, W_hh, b) and of the readout. */
 export const PARAM_NAMES = ['W_in', 'W_rec', 'W_ih', 'W_hh', 'b', 'W_out', 'b_out'] as const;
@@ -171,7 +190,7 @@ export const traceBatchSchema11 = traceBatchSchema.extend({
 });
 
 /** The method of a 1.1 trace: accumulate BP(λ) with the options of the library's learner (spec §4, §6.3). */
-export const traceMethodSchema = z
+const bpLambdaMethodSchema = z
   .strictObject({
     kind: z.literal('bp-lambda'),
     mode: z
@@ -188,7 +207,46 @@ export const traceMethodSchema = z
       .optional()
       .meta({ description: 'the per-step clip: each synthesiser tensor’s batch-mean update of a step rescaled to L2 norm ≤ this (the authors: 1); "Infinity" (default): none' }),
   })
-  .meta({ id: 'method', description: 'what was run: accumulate BP(λ) with the learner’s options (defaults: the /1 configuration)' });
+  .meta({ id: 'bpLambdaMethod', description: 'accumulate BP(λ) with the learner’s options (defaults: the /1 configuration)' });
+
+const chunkLength = z
+  .int({ error: RULES.count.expected })
+  .min(1, { error: RULES.count.expected })
+  .meta({ description: 'n ≥ 1, the chunk (truncation) length' });
+const chunkAlign = z
+  .enum(['start', 'end'], { error: 'one of "start", "end"' })
+  .optional()
+  .meta({ description: '"start" (default): chunks [1..n], [n+1..2n], …; "end": a short first chunk of T mod n steps, as the authors’ code' });
+
+/** n-step synthetic gradients (spec §3.2, §8.6; the core's nStepSg): BPTT inside chunks of n, a bootstrapped ĝ at each chunk end. */
+const sgMethodSchema = z
+  .strictObject({
+    kind: z.literal('sg'),
+    n: chunkLength,
+    align: chunkAlign,
+    target: z
+      .enum(['discounted', 'authors'], { error: 'one of "discounted", "authors"' })
+      .optional()
+      .meta({ description: 'the synthesiser’s target at a boundary: "discounted" (default) the n-step target with γ; "authors" the gradient BPTT delivers with the injected β ĝ and no γ, as the authors’ DNI code' }),
+    beta: z
+      .number()
+      .min(0, { error: RULES.nonNegative.expected })
+      .optional()
+      .meta({ description: 'β ≥ 0, the weight of the synthetic gradient (β/c) ĝ injected at each chunk end (default 1)' }),
+  })
+  .meta({ id: 'sgMethod', description: 'n-step synthetic gradients: γ is the case’s gamma, c the trace’s targetScale; λ is not used' });
+
+/** Truncated BPTT (the core's truncatedBptt): the state carried across chunks, no gradient across their boundaries. */
+const tbpttMethodSchema = z
+  .strictObject({ kind: z.literal('tbptt'), n: chunkLength, align: chunkAlign })
+  .meta({ id: 'tbpttMethod', description: 'truncated BPTT with chunk length n: γ and λ, the synthesiser and targetScale are not used' });
+
+/** The method of a 1.1 trace (default: accumulate BP(λ) with the /1 configuration). */
+export const traceMethodSchema = z
+  .discriminatedUnion('kind', [bpLambdaMethodSchema, sgMethodSchema, tbpttMethodSchema], {
+    error: `an object whose kind is one of ${TRACE_METHOD_KINDS.map((k) => `"${k}"`).join(', ')}`,
+  })
+  .meta({ id: 'method', description: 'what was run (default {"kind": "bp-lambda"}: the /1 configuration)' });
 
 export const traceLossSchema = z
   .strictObject({
@@ -225,11 +283,19 @@ export const computedSchema11 = computedSchema.extend({
     .array(synthUpdate11)
     .optional()
     .meta({ description: 'one {W, b} per TD error, after the clip: entry k is clip(mean_b δ_{k+1} E_{k+1}) (T−1 entries; cell mode T)' }),
-  synthesiserUpdate: synthUpdate11.optional().meta({ description: 'backward view Σ_k (entries of synthesiserUpdatePerStep): what the learner adds to θ, after the clip (a batch: the mean; with a clip, of the batch’s run)' }),
   forwardViewUpdate: synthUpdate11.optional().meta({ description: 'forward view Σ_t (G^λ_t − ĝ_t) ∇θ ĝ_t, no clip (a batch: the mean)' }),
   learningSignals: perStep
     .optional()
     .meta({ description: 'the network’s learning signal: l_t + (β/c) ĝ_t on s_t, T×S; cell mode ε_t + (β/c) u_{t+1} D_{t+1} (ε_T at t = T) on h_t, T×H (a batch: a leading B axis)' }),
+  sgGradients: gradients.optional().meta({ description: 'the network gradient of BP(λ) (or, method sg, of n-step synthetic gradients), any subset of the parameters (a batch: the mean)' }),
+  synthesiserUpdate: synthUpdate11.optional().meta({ description: 'BP(λ): backward view Σ_k (entries of synthesiserUpdatePerStep), what the learner adds to θ, after the clip; method sg: Σ over the chunk boundaries b of (target_b − ĝ_b) ∇θ ĝ_b (a batch: the mean; with a clip, of the batch’s run)' }),
+  tbpttGradients: gradients.optional().meta({ description: 'method tbptt: the truncated-BPTT network gradient, any subset of the parameters (a batch: the mean)' }),
+  nStepPredictions: perStep
+    .optional()
+    .meta({ description: 'method sg: ĝ at each chunk boundary (every chunk end but the last), K×S with K the number of boundaries (a batch: B×K×S)' }),
+  nStepTargets: perStep
+    .optional()
+    .meta({ description: 'method sg: the synthesiser’s target at each chunk boundary (c × the n-step target), K×S (a batch: B×K×S)' }),
 });
 
 export const traceSchema11 = traceSchema

@@ -5,6 +5,7 @@
  * the shape of every computed quantity against the case's sizes and the synthesiser mode. Every failure is an
  * InvalidInputError naming the field (JSON path) and what was expected.
  */
+import { type ChunkAlign, chunking } from '../core/bptt.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { LossKind } from '../core/model.js';
 import type { BpLambdaMode } from '../core/modes.js';
@@ -14,6 +15,8 @@ import {
   type TracePrecision,
   type TraceVersion,
   type QuantityName,
+  type TraceMethodKind,
+  METHOD_QUANTITIES,
   NON_FINITE,
   QUANTITIES,
   TRACE_VERSIONS,
@@ -30,6 +33,12 @@ export type Numeric = number | readonly Numeric[] | { readonly [k: string]: Nume
  */
 export interface TraceConfig {
   readonly version: TraceVersion;
+  /** The method (`method.kind`); the n-step fields below are read only by 'sg' and 'tbptt'. */
+  readonly kind: TraceMethodKind;
+  /** Chunk length n, alignment and (sg) the synthesiser's target of the n-step methods. */
+  readonly n: number;
+  readonly align: ChunkAlign;
+  readonly sgTarget: 'discounted' | 'authors';
   readonly mode: BpLambdaMode;
   readonly beta: number;
   readonly synthClip: number;
@@ -41,6 +50,10 @@ export interface TraceConfig {
 /** The configuration of a /1 trace: the oracle contract's (full-state synthesiser, β = 1, no clip, ½‖ŷ − y‖²). */
 export const DEFAULT_TRACE_CONFIG: TraceConfig = {
   version: '1',
+  kind: 'bp-lambda',
+  n: 1,
+  align: 'start',
+  sgTarget: 'discounted',
   mode: 'full',
   beta: 1,
   synthClip: Infinity,
@@ -82,11 +95,16 @@ const rerooted = (e: unknown, prefix: string, examplePrefix?: string): unknown =
 const configOf = (doc: AnyTraceDocument): TraceConfig => {
   const version = TRACE_VERSIONS.find((v) => traceFormatOf(v) === doc.format)!;
   const m = doc.method;
-  const clip = m?.synthClip;
+  const bp = m?.kind === 'bp-lambda' ? m : undefined;
+  const clip = bp?.synthClip;
   return {
     version,
-    mode: m?.mode ?? 'full',
-    beta: m?.beta ?? 1,
+    kind: m?.kind ?? 'bp-lambda',
+    n: m !== undefined && m.kind !== 'bp-lambda' ? m.n : 1,
+    align: m !== undefined && m.kind !== 'bp-lambda' ? (m.align ?? 'start') : 'start',
+    sgTarget: m?.kind === 'sg' ? (m.target ?? 'discounted') : 'discounted',
+    mode: bp?.mode ?? 'full',
+    beta: m?.kind === 'tbptt' ? 1 : (m?.beta ?? 1),
     synthClip: clip === undefined || clip === 'Infinity' ? Infinity : clip,
     targetScale: doc.targetScale ?? 1,
     loss: doc.loss?.kind ?? 'mse',
@@ -202,7 +220,9 @@ const checkGradients = (path: string, v: Record<string, unknown>, pc: ParsedCase
 /**
  * Check every provided quantity's layout against the case's sizes. The synthesiser's quantities have T−1 rows of
  * S in the full mode (ĝ_T = 0 is not listed) and T rows of H in the cell mode (u_1 .. u_T, the last with its
- * terminal target); the learning signal is on s_t (S) in the full mode and on h_t (H) in the cell mode.
+ * terminal target); the learning signal is on s_t (S) in the full mode and on h_t (H) in the cell mode. The n-step
+ * methods' boundary quantities have one row of S per chunk boundary (K rows), and a method's trace carries only
+ * the quantities it computes (METHOD_QUANTITIES).
  */
 const checkComputed = (computed: AnyTraceDocument['computed'], mode: 'case' | 'batch', T: number, S: number, B: number, pc: ParsedCase, config: TraceConfig): ParsedTrace['computed'] => {
   const out: Partial<Record<QuantityName, Numeric>> = {};
@@ -212,10 +232,12 @@ const checkComputed = (computed: AnyTraceDocument['computed'], mode: 'case' | 'b
   const width: Dim = cell ? { n: H, name: 'H' } : { n: S, name: 'S' };
   const predictions: Dim = cell ? { n: T, name: 'T' } : { n: T - 1, name: 'T−1' };
   const steps = (n: number, name: string, w: Dim = { n: S, name: 'S' }): Dim[] => [...batchDim, { n, name }, w];
+  const allowed = METHOD_QUANTITIES[config.kind];
   for (const q of QUANTITIES) {
     const v = (computed as Partial<Record<QuantityName, unknown>>)[q];
     if (v === undefined) continue;
     const path = `computed.${q}`;
+    if (!allowed.includes(q)) throw new InvalidInputError(path, `a quantity of method "${config.kind}" (${allowed.join(', ')})`, 'is not computed by this method');
     switch (q) {
       case 'loss':
         out[q] = toNumber(v as number | string);
@@ -246,7 +268,13 @@ const checkComputed = (computed: AnyTraceDocument['computed'], mode: 'case' | 'b
         break;
       case 'bpttGradients':
       case 'sgGradients':
+      case 'tbpttGradients':
         out[q] = checkGradients(path, v as Record<string, unknown>, pc);
+        break;
+      case 'nStepPredictions':
+      case 'nStepTargets':
+        // One row per chunk boundary: every chunk end but the last (ĝ_T = 0).
+        out[q] = checkTensor(path, v, steps(chunking(T, config.n, config.align).ends.length - 1, 'K'));
         break;
     }
   }

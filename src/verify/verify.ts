@@ -83,10 +83,10 @@ export const verifyParsed = (trace: ParsedTrace, options: VerifyOptions = {}): V
     for (const q of QUANTITIES) {
       const actual = trace.computed[q];
       if (actual === undefined) continue;
-      const bad = firstNonFinite(reference[q], q);
+      const bad = firstNonFinite(reference[q]!, q);
       if (bad !== null)
         throw new InvalidInputError(trace.mode, 'a case whose float64 reference quantities are finite', `overflows float64 (reference ${bad})`);
-      quantities.push(compareQuantity(q, actual, reference[q], tol, trace.mode === 'batch'));
+      quantities.push(compareQuantity(q, actual, reference[q]!, tol, trace.mode === 'batch'));
     }
     return quantities;
   };
@@ -174,7 +174,13 @@ const tensorLines = (t: TensorReport, B: number, O: number): string[] => {
 const configText = (c: TraceConfig): string => {
   if (c.version === '1') return '';
   const dev = Object.entries(c.deviations).filter(([, v]) => v !== 1);
-  return `  method: bp-lambda, mode ${c.mode}, β = ${c.beta}, synthesiser clip ${c.synthClip === Infinity ? 'none' : c.synthClip}; loss ${c.loss} (sum)${dev.length === 0 ? '' : `; declared deviations: ${dev.map(([k, v]) => `${k} ${v}`).join(', ')}`}`;
+  const method =
+    c.kind === 'bp-lambda'
+      ? `bp-lambda, mode ${c.mode}, β = ${c.beta}, synthesiser clip ${c.synthClip === Infinity ? 'none' : c.synthClip}`
+      : c.kind === 'sg'
+        ? `sg, n = ${c.n}, chunks aligned to the ${c.align}, target ${c.sgTarget}, β = ${c.beta}`
+        : `tbptt, n = ${c.n}, chunks aligned to the ${c.align}`;
+  return `  method: ${method}; loss ${c.loss} (sum)${dev.length === 0 ? '' : `; declared deviations: ${dev.map(([k, v]) => `${k} ${v}`).join(', ')}`}`;
 };
 
 /**
