@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { oracle } from '../src/core/oracle.js';
-import { GOLDEN_SPECS, GOLDEN_VERSION, goldenFiles, sha256 } from '../src/verify/golden.js';
-import { traceJsonSchemaText } from '../src/verify/schema.js';
+import { GOLDEN_SPECS, GOLDEN_VERSION, goldenFiles, isV11, sha256 } from '../src/verify/golden.js';
+import { METHOD_QUANTITIES, traceJsonSchemaText } from '../src/verify/schema.js';
 import { verifyTraceJson } from '../src/verify/verify.js';
 import { runCli } from '../test-support/process.js';
 
@@ -66,8 +66,9 @@ describe('golden set', () => {
     type Upd = { W: number[][]; b: number[] };
     const norm = (xs: readonly number[]) => Math.hypot(...xs);
     for (const name of traceNames) {
-      const t = JSON.parse(files[name]!) as { method?: { synthClip: number | string; mode: string }; computed: { synthesiserUpdatePerStep: Upd[]; synthesiserUpdate: Upd; forwardViewUpdate: Upd } };
+      const t = JSON.parse(files[name]!) as { method?: { kind: string; synthClip: number | string; mode: string }; computed: { synthesiserUpdatePerStep: Upd[]; synthesiserUpdate: Upd; forwardViewUpdate: Upd } };
       const c = t.computed;
+      if (t.method !== undefined && t.method.kind !== 'bp-lambda') continue; // the n-step methods: below
       // The entries sum to the backward view (derived here, not by the code that wrote them).
       const sumB = c.synthesiserUpdate.b.map((_, i) => c.synthesiserUpdatePerStep.reduce((a, u) => a + u.b[i]!, 0));
       sumB.forEach((x, i) => expect(x, name).toBeCloseTo(c.synthesiserUpdate.b[i]!, 12));
@@ -82,6 +83,48 @@ describe('golden set', () => {
         c.forwardViewUpdate.W.forEach((row, i) => row.forEach((x, j) => expect(x, name).toBeCloseTo(c.synthesiserUpdate.W[i]![j]!, 12)));
       }
     }
+  });
+
+  it('version 3 covers the n-step methods: sg (both targets, both alignments) and tbptt; boundaries, predictions and update by hand', () => {
+    const nStep = GOLDEN_SPECS.filter((x) => x.nStep !== undefined);
+    expect(nStep.map((x) => x.nStep!.kind).sort()).toEqual(['sg', 'sg', 'tbptt']);
+    expect(new Set(nStep.filter((x) => x.nStep!.kind === 'sg').map((x) => `${x.nStep!.align} ${(x.nStep as { target: string }).target}`))).toEqual(new Set(['end authors', 'start discounted']));
+    // Chunk boundaries (1-based steps) derived by hand: T = 8, n = 3 from the end: chunks of 2, 3, 3 → t = 2, 5;
+    // T = 6, n = 2 from the start: t = 2, 4 (the last chunk end, t = T, has no prediction).
+    const boundaries: Record<string, number[]> = { 'batch-rnn-tanh-sg3-authors-end': [2, 5], 'lstm-sg2-discounted': [2, 4] };
+    type Sg = { method: { kind: string }; case?: { synthesiser: { W: number[][]; b: number[] } }; batch?: { synthesiser: { W: number[][]; b: number[] } }; computed: Record<string, unknown> };
+    for (const [name, ts] of Object.entries(boundaries)) {
+      const t = JSON.parse(files[traceNames.find((n) => n.includes(name))!]!) as Sg;
+      const { W, b } = (t.case ?? t.batch)!.synthesiser;
+      const c = t.computed as { states: unknown; nStepPredictions: unknown; nStepTargets: unknown; synthesiserUpdate: { W: number[][]; b: number[] }; sgGradients: Record<string, number[] | number[][]>; bpttGradients: Record<string, number[] | number[][]> };
+      const batched = <X>(v: unknown): X[] => (t.batch === undefined ? [v as X] : (v as X[]));
+      const states = batched<number[][]>(c.states);
+      const preds = batched<number[][]>(c.nStepPredictions);
+      const targets = batched<number[][]>(c.nStepTargets);
+      // ĝ at a boundary is the linear synthesiser on that state; the update is the mean over examples of
+      // Σ_k (target_k − ĝ_k) [s_{t_k}; 1]^T (its parameter Jacobian, written out).
+      const uW = W.map((row) => row.map(() => 0));
+      const ub = b.map(() => 0);
+      states.forEach((s, e) =>
+        ts.forEach((tk, k) => {
+          const x = s[tk - 1]!;
+          W.forEach((row, i) => expect(preds[e]![k]![i], name).toBeCloseTo(row.reduce((a, w, j) => a + w * x[j]!, b[i]!), 12));
+          const err = targets[e]![k]!.map((y, i) => y - preds[e]![k]![i]!);
+          err.forEach((d, i) => {
+            ub[i]! += d / states.length;
+            x.forEach((xj, j) => (uW[i]![j]! += (d * xj) / states.length));
+          });
+        }),
+      );
+      uW.forEach((row, i) => row.forEach((x, j) => expect(c.synthesiserUpdate.W[i]![j], name).toBeCloseTo(x, 12)));
+      ub.forEach((x, i) => expect(c.synthesiserUpdate.b[i], name).toBeCloseTo(x, 12));
+      // The injected synthetic gradient and the truncation make the network gradient differ from BPTT's.
+      expect(c.sgGradients['W_out']).toEqual(c.bpttGradients['W_out']);
+      expect(JSON.stringify(c.sgGradients)).not.toBe(JSON.stringify(c.bpttGradients));
+    }
+    const tb = JSON.parse(files[traceNames.find((n) => n.includes('tbptt'))!]!) as { computed: { tbpttGradients: Record<string, unknown>; bpttGradients: Record<string, unknown> } };
+    expect(tb.computed.tbpttGradients['W_out']).toEqual(tb.computed.bpttGradients['W_out']);
+    expect(JSON.stringify(tb.computed.tbpttGradients['W_hh'])).not.toBe(JSON.stringify(tb.computed.bpttGradients['W_hh']));
   });
 
   it('class labels are one-hot targets: the labelled trace with one-hot vectors in their place verifies too', () => {
@@ -103,10 +146,11 @@ describe('golden set', () => {
       const r = verifyTraceJson(text);
       expect(r.pass, name).toBe(true);
       const t = JSON.parse(text) as { format: string; precision: string; case?: unknown; computed: Record<string, unknown> };
-      // Format 1.1 adds the learning signal.
-      expect(r.quantities).toHaveLength(t.format === 'bplambda-trace/1' ? 11 : 12);
+      // Format 1.1 adds the learning signal; the n-step methods have their own quantities.
+      const spec = GOLDEN_SPECS[traceNames.indexOf(name)]!;
+      expect(r.quantities).toHaveLength(t.format === 'bplambda-trace/1' ? 11 : METHOD_QUANTITIES[spec.nStep?.kind ?? 'bp-lambda'].length);
       for (const q of r.quantities) expect(q.maxAbsError, `${name} ${q.quantity}`).toBe(0);
-      expect(t.format).toBe(GOLDEN_SPECS[traceNames.indexOf(name)]!.method || GOLDEN_SPECS[traceNames.indexOf(name)]!.loss ? 'bplambda-trace/1.1' : 'bplambda-trace/1');
+      expect(t.format).toBe(isV11(spec) ? 'bplambda-trace/1.1' : 'bplambda-trace/1');
       expect(t.precision).toBe('float64');
       if (t.format !== 'bplambda-trace/1') continue;
       if (t.case !== undefined) {
@@ -122,6 +166,7 @@ describe('golden set', () => {
   const PINNED: Record<number, { traces: number; inputs: string; outputs: string }> = {
     1: { traces: 18, inputs: '432bf2302ef4afaffff860ef27c9ea54d6132591677232a86dae400df36a46e0', outputs: '2cc449b3568aaaf74da6e2dd18a8945ae5a8bbc0dd6304d36c06004b1c6654f8' },
     2: { traces: 25, inputs: '85d0e646c160a99894a0b9910fd821a823893c29936d2a983738bd0766e88bcf', outputs: '8b1c0dee372a44660987988ec579a1e664431ee65c245724eff8e34f99f485d9' },
+    3: { traces: 28, inputs: '98fcca226185362bca22f11803c1ae3ec12305a9081fb662021bb0699003b363', outputs: '95a3d91dd192050004fa2fa1946a310ce79d213a398a2c65f6f8b566d8c72829' },
   };
   const inputsText = (names: readonly string[]) =>
     names
@@ -137,7 +182,7 @@ describe('golden set', () => {
   it('is deterministic, and the cases of every version are pinned', () => {
     expect(goldenFiles('bplambda test')).toEqual(files);
     // Changing any golden case (or its order) changes these hashes: bump GOLDEN_VERSION and add its pins.
-    expect(GOLDEN_VERSION).toBe(2);
+    expect(GOLDEN_VERSION).toBe(3);
     expect(traceNames).toHaveLength(PINNED[GOLDEN_VERSION]!.traces);
     for (const [v, pin] of Object.entries(PINNED)) expect(sha256(inputsText(traceNames.slice(0, pin.traces))), `version ${v}`).toBe(pin.inputs);
   });
@@ -146,7 +191,7 @@ describe('golden set', () => {
     // Every test above checks the set against the oracle that wrote it, so a change to the core's arithmetic would
     // pass them all while the published files changed. The computed quantities of every trace, as written
     // (shortest round-trip numbers), are pinned here: a change to them is a new GOLDEN_VERSION.
-    expect(GOLDEN_VERSION).toBe(2);
+    expect(GOLDEN_VERSION).toBe(3);
     for (const [v, pin] of Object.entries(PINNED)) expect(sha256(outputsText(traceNames.slice(0, pin.traces))), `version ${v}`).toBe(pin.outputs);
   });
 

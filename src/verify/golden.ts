@@ -4,7 +4,8 @@
  * `bplambda-trace/1` files whose `computed` holds every reference quantity; from version 2 also the
  * configurations of format 1.1 (the LSTM's cell mode, β, the per-step clip, the target scale, softmax
  * cross-entropy with class labels or one-hot targets, BCE with logits) as `bplambda-trace/1.1` files. The files of
- * version 1 are unchanged in version 2 (the first 18, byte for byte). `goldenFiles` is pure: it returns the
+ * version 1 are unchanged in version 2 (the first 18, byte for byte); version 3 adds, after the 25 files of
+ * version 2 (unchanged), the n-step methods of format 1.1: n-step synthetic gradients and truncated BPTT. `goldenFiles` is pure: it returns the
  * file names and texts (traces, the JSON Schema, a README, a manifest with sha256 checksums, SHA256SUMS); the
  * `golden` command writes them.
  *
@@ -17,11 +18,11 @@ import { type Rng, rngFromSeed, uniformRange } from '../core/random.js';
 import type { LossKind } from '../core/model.js';
 import type { BpLambdaMode } from '../core/modes.js';
 import { referenceQuantities } from './reference.js';
-import { type QuantityName, TRACE_FORMAT, TRACE_FORMAT_1_1, TRACE_VERSIONS, traceJsonSchemaText, traceSchemaFileName } from './schema.js';
+import { type QuantityName, METHOD_QUANTITIES, TRACE_FORMAT, TRACE_FORMAT_1_1, TRACE_VERSIONS, traceJsonSchemaText, traceSchemaFileName } from './schema.js';
 import { DEFAULT_TRACE_CONFIG, type TraceConfig } from './trace.js';
 
 /** Bump when any golden case or the layout of the set changes. */
-export const GOLDEN_VERSION = 2;
+export const GOLDEN_VERSION = 3;
 export const GOLDEN_FORMAT = 'bplambda-golden/1';
 export const GOLDEN_SEED = 20240501;
 
@@ -49,10 +50,14 @@ export interface GoldenSpec {
   readonly loss?: LossKind | 'labels';
   /** Format 1.1: the target scale c as a multiple of 1/B ('batch': 1/B, 'bits': 1/(B·O)). */
   readonly targetScale?: 'batch' | 'bits';
+  /** Format 1.1: an n-step method in place of BP(λ) (γ is the spec's; λ is not used). */
+  readonly nStep?:
+    | { readonly kind: 'sg'; readonly n: number; readonly align: 'start' | 'end'; readonly target: 'discounted' | 'authors'; readonly beta: number }
+    | { readonly kind: 'tbptt'; readonly n: number; readonly align: 'start' | 'end' };
 }
 
 /** Whether a spec needs format 1.1 (any of its configuration fields). */
-const isV11 = (spec: GoldenSpec): boolean => spec.method !== undefined || spec.loss !== undefined || spec.targetScale !== undefined;
+export const isV11 = (spec: GoldenSpec): boolean => spec.method !== undefined || spec.loss !== undefined || spec.targetScale !== undefined || spec.nStep !== undefined;
 
 const rnn = (activation: 'identity' | 'tanh' | 'sigmoid' | 'relu'): CellSpec => ({ type: 'rnn', activation });
 const lstm: CellSpec = { type: 'lstm' };
@@ -85,6 +90,10 @@ export const GOLDEN_SPECS: readonly GoldenSpec[] = [
   { name: 'batch-rnn-identity-clip-scale', description: 'the toy configuration: a batch of 3 linear RNN sequences, target at the last step, γ = 1, λ = 1, β = 1, per-step clip 0.05, target scale 1/B', cell: rnn('identity'), I: 4, H: 4, O: 2, T: 6, gamma: 1, lambda: 1, batch: 3, masked: 'all-but-last', method: { mode: 'full', beta: 1, synthClip: 0.05 }, targetScale: 'batch' },
   { name: 'rnn-tanh-xent-onehot-b0.3', description: 'tanh RNN, full mode, β = 0.3, softmax cross-entropy with one-hot targets, γ = 0.9, λ = 0.7', cell: rnn('tanh'), I: 3, H: 4, O: 3, T: 6, gamma: 0.9, lambda: 0.7, method: { mode: 'full', beta: 0.3, synthClip: Infinity }, loss: 'xent' },
   { name: 'lstm-full-bce', description: 'LSTM, full-state mode, per-bit BCE with logits, γ = 1, λ = 0.5', cell: lstm, I: 2, H: 2, O: 3, T: 5, gamma: 1, lambda: 0.5, loss: 'bce' },
+  // Version 3: the n-step methods of format 1.1 (λ is not used by them).
+  { name: 'batch-rnn-tanh-sg3-authors-end', description: 'n-step synthetic gradients as the authors’ DNI code: a batch of 3 tanh-RNN sequences, n = 3, chunks aligned to the end (a short first chunk), target "authors" (no γ, bootstrap β ĝ), β = 0.5, target scale 1/B', cell: rnn('tanh'), I: 3, H: 4, O: 2, T: 8, gamma: 0.9, lambda: 1, batch: 3, masked: [1, 3], nStep: { kind: 'sg', n: 3, align: 'end', target: 'authors', beta: 0.5 }, targetScale: 'batch' },
+  { name: 'lstm-sg2-discounted', description: 'n-step synthetic gradients on an LSTM (full state), n = 2, chunks from the start, the discounted n-step target, γ = 0.9, β = 1', cell: lstm, I: 2, H: 2, O: 2, T: 6, gamma: 0.9, lambda: 1, nStep: { kind: 'sg', n: 2, align: 'start', target: 'discounted', beta: 1 } },
+  { name: 'batch-lstm-tbptt3-end-xent-labels', description: 'truncated BPTT: a batch of 2 LSTM sequences, n = 3, chunks aligned to the end, softmax cross-entropy on class labels at the last step (the synthesiser is zero and not used)', cell: lstm, I: 3, H: 2, O: 3, T: 7, gamma: 1, lambda: 1, batch: 2, masked: 'all-but-last', loss: 'labels', zeroSynth: true, nStep: { kind: 'tbptt', n: 3, align: 'end' } },
 ];
 
 const round4 = (x: number): number => Math.round(x * 1e4) / 1e4 + 0; // + 0 turns −0 into 0
@@ -165,7 +174,7 @@ const configFields = (spec: GoldenSpec): Record<string, unknown> => {
   const kind: LossKind = spec.loss === 'labels' ? 'xent' : (spec.loss ?? 'mse');
   const m = spec.method ?? { mode: 'full', beta: 1, synthClip: Infinity };
   return {
-    method: { kind: 'bp-lambda', mode: m.mode, beta: m.beta, synthClip: m.synthClip === Infinity ? 'Infinity' : m.synthClip },
+    method: spec.nStep ?? { kind: 'bp-lambda', mode: m.mode, beta: m.beta, synthClip: m.synthClip === Infinity ? 'Infinity' : m.synthClip },
     loss: { kind, reduction: 'sum' },
     ...(spec.targetScale === undefined ? {} : { targetScale: 1 / (B * (spec.targetScale === 'bits' ? spec.O : 1)) }),
   };
@@ -174,11 +183,16 @@ const configFields = (spec: GoldenSpec): Record<string, unknown> => {
 /** The configuration a golden trace states, as `parseTrace` reads it. */
 const configOfSpec = (spec: GoldenSpec): TraceConfig => {
   const f = configFields(spec) as { method?: { mode: BpLambdaMode; beta: number }; loss?: { kind: LossKind }; targetScale?: number };
+  const n = spec.nStep;
   return {
     ...DEFAULT_TRACE_CONFIG,
     version: isV11(spec) ? '1.1' : '1',
+    kind: n?.kind ?? 'bp-lambda',
+    n: n?.n ?? 1,
+    align: n?.align ?? 'start',
+    sgTarget: n?.kind === 'sg' ? n.target : 'discounted',
     mode: f.method?.mode ?? 'full',
-    beta: f.method?.beta ?? 1,
+    beta: n?.kind === 'sg' ? n.beta : n?.kind === 'tbptt' ? 1 : (f.method?.beta ?? 1),
     synthClip: spec.method?.synthClip ?? Infinity,
     targetScale: f.targetScale ?? 1,
     loss: f.loss?.kind ?? 'mse',
@@ -206,7 +220,7 @@ export const goldenTrace = (spec: GoldenSpec, seed: number, producer: string): R
   const mode = spec.batch === undefined ? 'case' : 'batch';
   const config = configOfSpec(spec);
   const reference = referenceQuantities(examplesOf(input, config, spec.O), mode, config);
-  const order = isV11(spec) ? [...V1_ORDER[mode], 'learningSignals' as const] : V1_ORDER[mode];
+  const order = spec.nStep !== undefined ? METHOD_QUANTITIES[spec.nStep.kind] : isV11(spec) ? [...V1_ORDER[mode], 'learningSignals' as const] : V1_ORDER[mode];
   const computed = Object.fromEntries(order.map((q) => [q, reference[q]]));
   return { format: isV11(spec) ? TRACE_FORMAT_1_1 : TRACE_FORMAT, producer, precision: 'float64', ...configFields(spec), [mode]: input, computed };
 };
@@ -225,17 +239,33 @@ const maskText = (spec: GoldenSpec): string => {
   return `t ∈ {${m.map((t) => t + 1).join(', ')}}${spec.batch === undefined ? '' : ', shifted by the example index'}`;
 };
 
+/** The method of a spec in words (the README's table). */
+const methodText = (spec: GoldenSpec): string => {
+  const n = spec.nStep;
+  if (n?.kind === 'sg') return `sg, n = ${n.n}, align ${n.align}, target ${n.target}, β = ${n.beta}`;
+  if (n?.kind === 'tbptt') return `tbptt, n = ${n.n}, align ${n.align}`;
+  const m = spec.method;
+  return m === undefined ? 'bp-lambda' : `bp-lambda, ${m.mode}, β = ${m.beta}${m.synthClip === Infinity ? '' : `, clip ${m.synthClip}`}`;
+};
+
+const lossText = (spec: GoldenSpec): string => (spec.loss === undefined ? 'mse' : spec.loss === 'labels' ? 'xent (labels)' : spec.loss);
+
+const scaleText = (spec: GoldenSpec): string => (spec.targetScale === 'batch' ? '1/B' : spec.targetScale === 'bits' ? '1/(B·O)' : '1');
+
 const readme = (generator: string, entries: readonly { file: string; spec: GoldenSpec }[]): string => `# bplambda golden set, version ${GOLDEN_VERSION}
 
-Reference values of accumulate BP(λ) and BPTT for ${entries.length} fixed cases, written by \`${generator}\`
-(\`bplambda golden --out DIR\`). Each \`*.trace.json\` is a \`${TRACE_FORMAT}\` trace whose \`computed\` object holds
-every quantity of the float64 reference. To test another implementation, run it on each file's \`case\` (or
-\`batch\`), write its own values into a trace with the same layout, and run \`bplambda verify YOUR-TRACE.json\`
-(see docs/verification.md in the bplambda repository). \`bplambda verify\` passes on every file here as it is.
+Reference values of accumulate BP(λ), n-step synthetic gradients, truncated BPTT and BPTT for ${entries.length} fixed
+cases, written by \`${generator}\` (\`bplambda golden --out DIR\`). Each \`*.trace.json\` is a trace whose \`computed\`
+object holds every quantity of the float64 reference for its method: \`${TRACE_FORMAT}\` for the ${entries.filter((e) => !isV11(e.spec)).length} files
+of version 1 (BP(λ) with the full-state synthesiser, β = 1, no clip, ½‖ŷ − y‖²), \`${TRACE_FORMAT_1_1}\` for the
+others, which state their configuration (\`method\`, \`loss\`, \`targetScale\`). To test another implementation,
+run it on each file's \`case\` (or \`batch\`) with that configuration, write its own values into a trace with the
+same layout, and run \`bplambda verify YOUR-TRACE.json\` (see docs/verification.md in the bplambda repository).
+\`bplambda verify\` passes on every file here as it is.
 
-Files: the traces; \`bplambda-trace-1.schema.json\` (JSON Schema of the trace format); \`manifest.json\` (versions,
-one entry per file with its sha256); \`SHA256SUMS\` (\`sha256sum -c SHA256SUMS\`). The set is deterministic: the same
-version of bplambda writes the same bytes.
+Files: the traces; \`bplambda-trace-1.schema.json\` and \`bplambda-trace-1.1.schema.json\` (JSON Schemas of the two
+trace formats); \`manifest.json\` (versions, one entry per file with its sha256); \`SHA256SUMS\`
+(\`sha256sum -c SHA256SUMS\`). The set is deterministic: the same version of bplambda writes the same bytes.
 
 ## Conventions
 
@@ -247,31 +277,54 @@ version of bplambda writes the same bytes.
   in the order input, forget, candidate, output; one bias per gate, no separate b_ih and b_hh).
 - **Vectors.** States are column vectors; gradients are **row vectors**: \`G_t = (l_{t+1} + γ G_{t+1}) J_{t+1}\`
   multiplies the row vector on the left of the Jacobian \`J_t = ∂s_t/∂s_{t−1}\` (\`J[i][j] = ∂s_t[i]/∂s_{t−1}[j]\`).
-- **Loss.** \`L_t = ½‖ŷ_t − y_t‖²\` with \`ŷ_t = W_out h_t + b_out\`, only where the target is not null (a mask);
-  \`L = Σ_t L_t\`. No mean over steps or outputs. \`l_t = ∂L_t/∂s_t\`.
+- **Loss.** Format 1: \`L_t = ½‖ŷ_t − y_t‖²\` with \`ŷ_t = W_out h_t + b_out\`, only where the target is not null (a
+  mask); \`L = Σ_t L_t\`. No mean over steps or outputs. \`l_t = ∂L_t/∂s_t\`. Format 1.1 states \`"loss": {"kind",
+  "reduction": "sum"}\`: \`mse\` (as format 1), \`xent\` (−Σ_k y_k log softmax(ŷ_t)_k; a target may be a **class
+  label**, an integer in [0, O), read as its one-hot vector), \`bce\` (Σ_k of the binary cross-entropy with logits
+  ŷ_t,k); always summed over outputs and steps, per example.
 - **Terminal step.** \`ĝ_T = 0\`, \`G_T = 0\`, \`G^λ_T = 0\`; there is no prediction at s_0. Synthetic gradients
   \`ĝ_t = W s_t + b\` for t = 1..T−1.
-- **TD errors and traces.** \`δ_t = (l_{t+1} + γ ĝ_{t+1}) J_{t+1} − ĝ_t\`; \`E_0 = 0\`, \`E_t = γλ J_t E_{t−1} + ∇_θ ĝ_t\`
-  with θ = (W, b) flattened as W row-major then b.
+- **TD errors and traces.** \`δ_t = (c l_{t+1} + γ ĝ_{t+1}) J_{t+1} − ĝ_t\`; \`E_0 = 0\`, \`E_t = γλ J_t E_{t−1} + ∇_θ ĝ_t\`
+  with θ = (W, b) flattened as W row-major then b (c = 1 unless \`targetScale\` says otherwise).
 - **Sign of updates.** \`synthesiserUpdate\` = Σ_t δ_t E_t (backward view) and \`forwardViewUpdate\` =
-  Σ_t (G^λ_t − ĝ_t) ∇_θ ĝ_t are the direction to **add** to θ (times a positive step size); they are equal.
-  \`synthesiserUpdatePerStep[k]\` is δ_{k+1} E_{k+1}; the entries sum to \`synthesiserUpdate\` (up to rounding). Gradients
-  (\`bpttGradients\` = dL/dparam, \`sgGradients\` = Σ_t (l_t + ĝ_t) ∂s_t/∂Ψ plus the readout gradient) are
-  derivatives: to descend, subtract them.
+  Σ_t (G^λ_t − ĝ_t) ∇_θ ĝ_t are the direction to **add** to θ (times a positive step size); they are equal without
+  a clip. \`synthesiserUpdatePerStep[k]\` is δ_{k+1} E_{k+1}; the entries sum to \`synthesiserUpdate\` (up to rounding).
+  Gradients (\`bpttGradients\` = dL/dparam, \`sgGradients\` = Σ_t (l_t + (β/c) ĝ_t) ∂s_t/∂Ψ plus the readout
+  gradient, \`tbpttGradients\`) are derivatives: to descend, subtract them.
 - **Batches.** A \`batch\` trace shares cell, params, synthesiser, γ, λ across \`examples\`; per-step quantities
   get a leading example axis (B×T×S, B×(T−1)×S); loss, updates, per-step updates and gradients are **means over
   the examples**.
-- **Scale of ĝ.** The synthesiser predicts each example's own gradient (target scale 1). An implementation that,
-  like the authors' code, predicts gradients of the batch-mean loss (1/B as large) adds \`"targetScale": 1/B\` to
-  its trace: \`bplambda verify\` then compares at that scale.
-- **Numbers.** float64, shortest round-trip decimal form. Case inputs are rounded to 4 decimals.
+- **Scale of ĝ.** The synthesiser predicts c × each example's own gradient, c = \`targetScale\` (default 1). An
+  implementation that, like the authors' code, predicts gradients of the batch-mean loss (1/B as large; 1/(B·O) for
+  the per-bit mean of BCE) states \`"targetScale": 1/B\`: its λ-targets, TD errors and updates are at that scale, and
+  its network learns from l_t + (β/c) ĝ_t.
+- **Cell mode (1.1, \`"method": {"mode": "cell"}\`, LSTM).** \`u_t = W s_{t−1} + b\` with W of **H×S** and b of H
+  predicts dL_{≥t}/dc_t. \`syntheticGradients\` is u_1 .. u_T, \`lambdaTargets\` Γ^λ_1 .. Γ^λ_T (Γ^λ_T = c m_T, m_t = ε_t ⊙
+  ψ_t), \`tdErrors\` δ_1 .. δ_T, all **T×H**; \`synthesiserUpdatePerStep\` has T entries (W H×S, b H).
+- **β and the clip (1.1).** \`method.beta\` weights the prediction in the learning signal. \`method.synthClip\`: each
+  step's batch-mean update is rescaled, W and b apart, to L2 norm ≤ the clip; \`synthesiserUpdatePerStep\` and
+  \`synthesiserUpdate\` are after it, \`forwardViewUpdate\` never clips.
+- **Learning signals (1.1).** \`learningSignals\`, per example: full mode l_t + (β/c) ĝ_t on s_t (**T×S**, ĝ_T = 0);
+  cell mode ε_t + (β/c) u_{t+1} D_{t+1} on h_t, ε_T at t = T (**T×H**).
+- **Deviations (1.1).** A trace may declare \`"deviations": {"biasGradScale": k, "readoutGradScale": k}\`: the
+  implementation's cell-bias (or readout) gradients are k × the reference's (the authors' LSTM: bias ×2). None of
+  the files here declares one.
+- **n-step methods (1.1).** \`"method": {"kind": "sg", "n", "align", "target", "beta"}\`: n-step synthetic
+  gradients: BPTT inside chunks of n steps (\`align\` \`start\`: [1..n], [n+1..2n], …; \`end\`: a short first chunk of
+  T mod n steps), (β/c) ĝ injected at every chunk end but the last (a **boundary**), and the synthesiser regressed at
+  each boundary s_b on \`target\` \`discounted\` (c × the n-step target with γ) or \`authors\` (c × the gradient
+  BPTT delivers to s_b from the next chunk with the injected (β/c) ĝ and no γ). Its quantities: \`loss\`, \`states\`,
+  \`futureGradients\`, \`bpttGradients\`, \`sgGradients\` (its network gradient), \`nStepPredictions\` and
+  \`nStepTargets\` (**K×S**, one row per boundary in time order; a batch: B×K×S) and \`synthesiserUpdate\`
+  (Σ_b (target_b − ĝ_b) ∇_θ ĝ_b). \`"method": {"kind": "tbptt", "n", "align"}\`: truncated BPTT with the same chunks;
+  \`tbpttGradients\` is its gradient. λ (and for tbptt γ and the synthesiser) are present but not used.
 
 ## Cases
 
-| file | cell | T | B | γ | λ | steps without target | what it checks |
-|---|---|---|---|---|---|---|---|
+| file | format | method | loss | c | cell | T | B | γ | λ | steps without target | what it checks |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 ${entries
-  .map(({ file, spec }) => `| ${file} | ${cellText(spec.cell)} | ${spec.T} | ${spec.batch ?? 1} | ${spec.gamma} | ${spec.lambda} | ${maskText(spec)} | ${spec.description} |`)
+  .map(({ file, spec }) => `| ${file} | ${isV11(spec) ? '1.1' : '1'} | ${methodText(spec)} | ${lossText(spec)} | ${scaleText(spec)} | ${cellText(spec.cell)} | ${spec.T} | ${spec.batch ?? 1} | ${spec.gamma} | ${spec.lambda} | ${maskText(spec)} | ${spec.description} |`)
   .join('\n')}
 `;
 
