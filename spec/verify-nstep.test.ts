@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../src/core/errors.js';
 import { GOLDEN_SPECS, goldenTrace } from '../src/verify/golden.js';
-import { verifyTrace } from '../src/verify/verify.js';
+import { formatVerifyReport, verifyTrace } from '../src/verify/verify.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Trace = Record<string, Json> & { method: Record<string, Json>; computed: Record<string, Json> };
@@ -90,6 +90,13 @@ describe('n-step traces: the reference against identities', () => {
 });
 
 describe('n-step traces: reports and hints', () => {
+  it('the text report states the method as the trace does', () => {
+    const text = formatVerifyReport('t', verifyTrace(traceOf(SG_BATCH)));
+    expect(text).toContain('method: sg, n = 3, chunks aligned to the end, target authors, β = 0.5; loss mse (sum)');
+    expect(text.trimEnd().split('\n').at(-1)).toBe('PASS: all 8 quantities within tolerance');
+    expect(formatVerifyReport('t', verifyTrace(traceOf(TBPTT)))).toContain('method: tbptt, n = 3, chunks aligned to the end; loss xent (sum)');
+  });
+
   it('a perturbed boundary target is reported at its example and element, with no step', () => {
     const t = traceOf(SG_BATCH);
     (t.computed['nStepTargets'] as number[][][])[1]![0]![2]! += 1e-3;
