@@ -191,6 +191,19 @@ describe('the JSON Schemas and the zod schema', () => {
     ['1.1: a negative label', { ...v11, case: { ...(one['case'] as object), targets: [-1] } }, false],
     ['1.1: zero bias factor', { ...v11, deviations: { biasGradScale: 0 } }, false],
     ['1.1: unknown deviation', { ...v11, deviations: { inputGradScale: 2 } }, false],
+    // Format 1.1: the n-step methods (which quantities each may carry is checked by parseTrace, not by the schemas).
+    ['1.1: sg', { ...v11, method: { kind: 'sg', n: 3, align: 'end', target: 'authors', beta: 0.5 }, computed: { nStepTargets: [[1, 2]], nStepPredictions: [[1, 2]] } }, true],
+    ['1.1: sg with n alone', { ...v11, method: { kind: 'sg', n: 1 } }, true],
+    ['1.1: tbptt', { ...v11, method: { kind: 'tbptt', n: 2 }, computed: { tbpttGradients: { W_rec: [[1]] } } }, true],
+    ['1.1: sg without n', { ...v11, method: { kind: 'sg' } }, false],
+    ['1.1: sg with n 0', { ...v11, method: { kind: 'sg', n: 0 } }, false],
+    ['1.1: sg with a fractional n', { ...v11, method: { kind: 'sg', n: 1.5 } }, false],
+    ['1.1: sg with a mode', { ...v11, method: { kind: 'sg', n: 2, mode: 'full' } }, false],
+    ['1.1: sg with an unknown target', { ...v11, method: { kind: 'sg', n: 2, target: 'lambda' } }, false],
+    ['1.1: tbptt with β', { ...v11, method: { kind: 'tbptt', n: 2, beta: 1 } }, false],
+    ['1.1: tbptt with an unknown align', { ...v11, method: { kind: 'tbptt', n: 2, align: 'middle' } }, false],
+    ['1.1: empty tbpttGradients', { ...v11, computed: { tbpttGradients: {} } }, false],
+    ['1.1: tbpttGradients in a /1 trace', { ...one, computed: { tbpttGradients: { W_rec: [[1]] } } }, false],
   ];
 
   it.each(samples)('%s: both schemas say %s', (_name, sample, valid) => {

@@ -338,8 +338,8 @@ export const checkTraceStructure = (input: unknown): AnyTraceDocument => {
   if (t.case !== undefined && t.batch !== undefined) throw new InvalidInputError('batch', 'only one of case and batch', 'is given with case');
   if (Object.keys(t.computed).length === 0)
     throw new InvalidInputError('computed', `at least one quantity (${(version === '1' ? QUANTITIES_1 : QUANTITIES).join(', ')})`, 'is empty');
-  for (const k of ['bpttGradients', 'sgGradients'] as const) {
-    const g = t.computed[k];
+  for (const k of ['bpttGradients', 'sgGradients', 'tbpttGradients'] as const) {
+    const g = (t.computed as Partial<Record<typeof k, object>>)[k];
     if (g !== undefined && Object.keys(g).length === 0) throw new InvalidInputError(`computed.${k}`, 'at least one parameter', 'is empty');
   }
   return t;
