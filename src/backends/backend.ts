@@ -252,6 +252,16 @@ type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
 const fusedKernelsListed: SameKeys<(typeof FUSED_KERNELS)[number], keyof FusedKernels> = true;
 void fusedKernelsListed;
 
+/**
+ * The device a backend's kernels run on, as its runtime reports it (`kind` 'software' for an emulation on the CPU,
+ * such as gpu.js's cpu and webasm modes or Mesa's llvmpipe; 'unknown' where the runtime does not say).
+ */
+export interface BackendAdapter {
+  readonly vendor: string;
+  readonly device: string;
+  readonly kind: 'software' | 'hardware' | 'unknown';
+}
+
 export interface Backend<A extends DeviceArray = DeviceArray> extends DataStore<A>, Kernels<A> {
   /** 'reference', 'cpu', 'gpujs', … */
   readonly name: string;
@@ -260,6 +270,10 @@ export interface Backend<A extends DeviceArray = DeviceArray> extends DataStore<
   readonly precision: Precision;
   /** Unit roundoff of the storage precision: 2⁻⁵³ (64) or 2⁻²⁴ (32). Tolerances derive from it. */
   readonly epsilon: number;
+  /** Threads the backend runs on (absent: 1). */
+  readonly threads?: number;
+  /** The device its kernels run on (absent or null: this process's own JavaScript and WebAssembly on the host CPU). */
+  readonly adapter?: BackendAdapter | null;
   /** Fused kernels this backend registers (none: every op is built from the generic kernels). */
   readonly fused?: Partial<FusedKernels<A>>;
 }

@@ -2,7 +2,7 @@
  * Backends by name: the one registry of the command line, the experiments, the benchmarks and the browser demo.
  * The gpu.js backends are imported (and gpu.js loaded) only when one of them is asked for.
  */
-import type { Backend } from './backend.js';
+import type { Backend, BackendAdapter, Precision } from './backend.js';
 import { cpuBackend } from './cpu/index.js';
 import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.js';
@@ -27,11 +27,15 @@ export interface BackendByNameOptions {
   readonly threads?: number;
 }
 
+/** The backends that run on more than one thread (the others, reference, the 'js' kernels and gpu.js, take 1). */
+export const THREADED_BACKENDS = ['cpu-f64', 'cpu-f32'] as const satisfies readonly BackendName[];
+export const takesThreads = (name: BackendName): boolean => (THREADED_BACKENDS as readonly string[]).includes(name);
+
 /** A thread count for a backend: an integer from 1 to 256, and 1 for the backends that run on one thread (`field` names it in errors). */
 export const checkThreads = (name: BackendName, threads: number | undefined, field = 'threads'): void => {
   if (threads === undefined) return;
   if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > 256) throw new InvalidInputError(field, 'an integer from 1 to 256', `is ${String(threads)}`);
-  if (threads > 1 && name !== 'cpu-f64' && name !== 'cpu-f32')
+  if (threads > 1 && !takesThreads(name))
     throw new InvalidInputError(field, `1 for the ${name} backend, which runs on one thread (threads are for cpu-f64 and cpu-f32)`, `is ${threads}`);
 };
 
@@ -67,5 +71,40 @@ export const backendByName = async (name: BackendName, options: BackendByNameOpt
       const m = mode as (typeof gpu.GPUJS_MODES)[number];
       return gpu.gpujsBackend(options.gpujs === undefined ? { mode: m } : { mode: m, gpujs: options.gpujs }) as unknown as Backend;
     }
+  }
+};
+
+/**
+ * What a started backend runs on, as it reports it (recorded in a run's config.json and summary.json, and by
+ * bench): its registry name, the mode actually running, the precision, the threads and the adapter (null for the
+ * CPU backends, whose kernels are this process's JavaScript and WebAssembly).
+ */
+export interface BackendInfo {
+  readonly name: BackendName;
+  readonly mode: string;
+  readonly precision: Precision;
+  readonly threads: number;
+  readonly adapter: BackendAdapter | null;
+}
+
+export const backendInfo = (name: BackendName, backend: Backend): BackendInfo => ({
+  name,
+  mode: backend.mode,
+  precision: backend.precision,
+  threads: backend.threads ?? 1,
+  adapter: backend.adapter ?? null,
+});
+
+/**
+ * Start the backend and stop it again: its info if it can start here, else the BackendUnavailableError saying why
+ * and what to install (for a caller that must know before it writes anything, such as a sweep whose runs start
+ * their backends on worker threads).
+ */
+export const probeBackend = async (name: BackendName, options: BackendByNameOptions = {}): Promise<BackendInfo> => {
+  const backend = await backendByName(name, options);
+  try {
+    return backendInfo(name, backend);
+  } finally {
+    backend.destroy();
   }
 };

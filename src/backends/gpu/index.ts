@@ -23,6 +23,7 @@ import {
   type HostView,
   type ImmediateJacobian,
   type MatmulOptions,
+  type BackendAdapter,
   type MemoryInfo,
   type Operand,
   type ReduceOp,
@@ -34,6 +35,7 @@ import {
 import { BackendArrayError, BackendUnavailableError, checkShape } from '../errors.js';
 import { broadcastStrides, checkBlock, matmulGeometry } from '../host/kernels.js';
 import { copyView, hostView } from '../host/view.js';
+import { gpujsAdapter } from './adapter.js';
 import { copyKernel, traceContractKernel, traceSetKernel, traceUpdateKernel } from './kernels.js';
 import { type GpuInstance, type GpuKernel, type GpuModule, type GpuValue, type GpujsBackendOptions, type GpujsMode, GPUJS_MODES, glStatus, kernelMode, loadGpujs, remedyFor } from './runtime.js';
 import * as src from './sources.js';
@@ -65,6 +67,9 @@ export class GpujsBackend implements Backend<A> {
   readonly mode: string;
   readonly precision = 32 as const;
   readonly epsilon = unitRoundoff(32);
+  readonly threads = 1;
+  /** The adapter actually running: gpu.js's emulation in the cpu and webasm modes, the GL context's renderer in the GL modes. */
+  readonly adapter: BackendAdapter;
   private readonly gpujs: GpuModule;
   private readonly gpu: GpuInstance;
   private readonly gl: boolean;
@@ -98,6 +103,7 @@ export class GpujsBackend implements Backend<A> {
     const probe = this.gpu.createKernel(copyKernel, { output: [4], constants: { R: 1, P: 1, n: 1, NB: 1 } });
     probe(new Float32Array([1, 2, 3, 4]));
     const actual = kernelMode(this.gpujs, probe);
+    const adapter = gpujsAdapter(actual, (probe.kernel as { context?: unknown }).context);
     probe.destroy?.();
     const accepted = mode === 'gpu' ? ['headlessgl', 'webgl', 'webgl2'] : [mode];
     if (!accepted.includes(actual)) {
@@ -113,6 +119,7 @@ export class GpujsBackend implements Backend<A> {
       );
     }
     this.mode = actual;
+    this.adapter = adapter;
     this.gl = actual === 'headlessgl' || actual === 'webgl' || actual === 'webgl2';
     this.maxTile = options.maxTileElements ?? 2 ** 24;
   }
