@@ -6,7 +6,7 @@
  * backend's peak bytes and the process's peak resident memory. Timings depend on the machine's load.
  */
 import { cpus, loadavg } from 'node:os';
-import type { Backend, CellSpec, DeviceArray } from '../backends/backend.js';
+import type { Backend, BackendAdapter, CellSpec, DeviceArray } from '../backends/backend.js';
 import { type BackendName, backendByName } from '../backends/registry.js';
 import { learnerInit } from '../core/learner.js';
 import type { Batch } from '../core/model.js';
@@ -40,6 +40,8 @@ export interface BenchResult {
   readonly backend: string;
   /** The backend's actual mode (e.g. wasm-simd, js, gpu.js webasm). */
   readonly mode: string;
+  /** The adapter it runs on (src/backends/registry.ts, BackendInfo); null for the CPU backends. */
+  readonly adapter: BackendAdapter | null;
   readonly precision: number;
   readonly method: string;
   /** BP(λ)'s computation and synthesiser mode ('traces' / 'forward-view'; 'full' / 'cell'), null for other methods. */
@@ -183,6 +185,7 @@ export const runBench = async (o: BenchOptions): Promise<BenchResult> => {
       task: o.task,
       backend: o.backend,
       mode: backend.mode,
+      adapter: backend.adapter ?? null,
       precision: backend.precision,
       method: c.method,
       computation: c.method === 'bp-lambda' ? c.computation : null,

@@ -1,11 +1,13 @@
 /**
- * A run directory: `config.json` (the full configuration and the machine), `metrics.csv` (one row per logged
- * step) and `summary.json`. Written atomically; read back by `plot` and `sweep`.
+ * A run directory: `config.json` (the full configuration, the machine and what the backend ran on: mode,
+ * precision, threads, adapter), `metrics.csv` (one row per logged step) and `summary.json`. Written atomically;
+ * read back by `plot` and `sweep`.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
+import type { BackendInfo } from '../backends/registry.js';
 import { atomicWriteFile } from '../io/files.js';
 import type { RunConfig } from './config.js';
 import type { Cell, MetricsRow, RunResult, Summary } from './run.js';
@@ -55,15 +57,18 @@ export const machine = () => ({
 
 export const writeRun = (dir: string, result: RunResult): void => {
   mkdirSync(dir, { recursive: true });
-  atomicWriteFile(join(dir, 'config.json'), toJson({ format: RUN_FORMAT, config: result.config, machine: machine() }));
+  atomicWriteFile(join(dir, 'config.json'), toJson({ format: RUN_FORMAT, config: result.config, machine: machine(), backend: result.backend }));
   atomicWriteFile(join(dir, 'metrics.csv'), toCsv(result.columns, result.rows));
   atomicWriteFile(join(dir, 'summary.json'), toJson(result.summary));
 };
 
-/** Write the configuration before a run starts (so a run in progress can be identified). */
-export const writeConfig = (dir: string, config: RunConfig): void => {
+/**
+ * Write the configuration before a run starts (so a run in progress can be identified), with what its backend
+ * runs on once that is known.
+ */
+export const writeConfig = (dir: string, config: RunConfig, backend?: BackendInfo): void => {
   mkdirSync(dir, { recursive: true });
-  atomicWriteFile(join(dir, 'config.json'), toJson({ format: RUN_FORMAT, config, machine: machine() }));
+  atomicWriteFile(join(dir, 'config.json'), toJson({ format: RUN_FORMAT, config, machine: machine(), ...(backend === undefined ? {} : { backend }) }));
 };
 
 export interface StoredRun {

@@ -68,9 +68,10 @@ export async function* runSteps(c: RunConfig, hooks: RunHooks = {}, resume?: Run
   const elapsed = () => (now() - t0) / 1000;
   const config = learnerConfigOf(c);
   const state = resume?.learner ?? learnerInit(config, runStreams(c.seed).init)[0];
-  const { trainer, close, execution } = await startTrainer(c, config, state, hooks.threads);
+  const { trainer, close, backend } = await startTrainer(c, config, state, hooks.threads, hooks.backend);
   let current = 0; // the batch whose step was yielded last (−1 once the run has closed)
   try {
+    hooks.onBackend?.(backend);
     const run = await taskPlugin(c.task).start({ config: c, trainer, hooks, elapsed }, resume?.task);
     const rows: MetricsRow[] = resume ? [...resume.rows] : [];
     const push = (row: MetricsRow | null) => {
@@ -111,7 +112,9 @@ export async function* runSteps(c: RunConfig, hooks: RunHooks = {}, resume?: Run
       };
       yield step;
     }
-    return { config: c, columns: run.columns, rows, summary: { ...baseSummary(c, elapsed(), run.total, lastLoss), ...execution, ...(await run.summary()) } };
+    // How it ran: the backend's mode, threads and adapter (the configuration names the backend only).
+    const execution = { backendMode: backend.mode, threads: backend.threads, adapter: backend.adapter };
+    return { config: c, backend, columns: run.columns, rows, summary: { ...baseSummary(c, elapsed(), run.total, lastLoss), ...execution, ...(await run.summary()) } };
   } finally {
     current = -1;
     close();

@@ -2,6 +2,8 @@
  * The shapes of a run: its metrics rows, summary, checkpoints and progress, and the plug-in interface through which
  * each task (toy, seq-MNIST, copy-repeat) takes part in the one run loop (`run.ts`).
  */
+import type { Backend } from '../backends/backend.js';
+import type { BackendInfo } from '../backends/registry.js';
 import type { BatchMetrics, LearnerState } from '../core/learner.js';
 import type { Batch } from '../core/model.js';
 import type { Trainer } from '../engine/trainer.js';
@@ -29,6 +31,13 @@ export interface RunHooks {
   readonly mnist?: MnistData;
   /** Threads of a CPU backend (default: every core). Results do not depend on it; the summary records it. */
   readonly threads?: number;
+  /**
+   * The run's backend, already started by the caller (who checked that it can start before writing anything); the
+   * run owns it and destroys it at the end. Absent: the run starts the backend its configuration names.
+   */
+  readonly backend?: Backend;
+  /** Called once the backend has started, with what it runs on (before the first batch). */
+  readonly onBackend?: (info: BackendInfo) => void;
 }
 
 export interface Summary {
@@ -49,6 +58,8 @@ export interface Summary {
 
 export interface RunResult {
   readonly config: RunConfig;
+  /** What the backend ran on (config.json records it next to the configuration). */
+  readonly backend: BackendInfo;
   readonly columns: readonly string[];
   readonly rows: readonly MetricsRow[];
   readonly summary: Summary;

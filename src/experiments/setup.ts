@@ -2,7 +2,8 @@
  * From a run configuration to a model, a learner configuration and a trainer: every run trains through the one
  * trainer (src/engine) on the backend it names; `--backend reference` gives exactly the core learner's numbers.
  */
-import { backendByName } from '../backends/registry.js';
+import type { Backend } from '../backends/backend.js';
+import { type BackendInfo, backendByName, backendInfo } from '../backends/registry.js';
 import { type LearnerConfig, type LearnerState, type Method, type OptimiserSpec } from '../core/learner.js';
 import { lstmCell } from '../core/lstm.js';
 import type { Model } from '../core/model.js';
@@ -66,31 +67,26 @@ export const learnerConfigOf = (c: RunConfig): LearnerConfig => ({
   synthesiser: adamSpec(c.lrSynth),
 });
 
-/** How a run executed (not part of its configuration: its numbers do not depend on it). */
-export interface Execution {
-  /** The backend's mode (e.g. 'wasm-simd', 'js', 'float64'). */
-  readonly backendMode: string;
-  /** Threads the backend ran on. */
-  readonly threads: number;
-}
-
 /**
- * A trainer for a run, on the run's backend (the one registry, src/backends/registry.ts) with the run's
- * computation of BP(λ), and the learner state loaded; dispose of both with `close`.
+ * A trainer for a run, on the run's backend (the one registry, src/backends/registry.ts; or `started`, a backend of
+ * that name the caller has already started, which the run then owns) with the run's computation of BP(λ), and the
+ * learner state loaded; `backend` is what the backend reports it runs on (not part of the configuration: the run's
+ * numbers do not depend on it beyond the precision). Dispose of both with `close`.
  */
 export const startTrainer = async (
   c: RunConfig,
   config: LearnerConfig,
   state: LearnerState,
   threads?: number,
-): Promise<{ trainer: Trainer; close: () => void; execution: Execution }> => {
-  const backend = await backendByName(c.backend, threads === undefined ? {} : { threads });
+  started?: Backend,
+): Promise<{ trainer: Trainer; close: () => void; backend: BackendInfo }> => {
+  const backend = started ?? (await backendByName(c.backend, threads === undefined ? {} : { threads }));
   try {
     const trainer = createTrainer(backend, config, c.method === 'bp-lambda' ? { computation: c.computation } : {});
     trainer.load(state);
     return {
       trainer,
-      execution: { backendMode: backend.mode, threads: (backend as { threads?: number }).threads ?? 1 },
+      backend: backendInfo(c.backend, backend),
       close: () => {
         trainer.dispose();
         backend.destroy();

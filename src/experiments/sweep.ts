@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { takesThreads } from '../backends/registry.js';
 import { InvalidInputError } from '../core/errors.js';
 import { type MethodChoice, type Preset, type RunConfig, type Task, buildConfig } from './config.js';
 import { toJson } from './files.js';
@@ -44,7 +45,10 @@ export const sweepJobs = (
 export interface SweepHooks {
   readonly onProgress?: (job: SweepJob, done: number, total: number, live: string) => void;
   readonly onDone?: (job: SweepJob, summary: Summary) => void;
-  /** Threads of each run's CPU backend (default: the cores shared among the workers running at once, at least 1). */
+  /**
+   * Threads of each run's CPU backend (default: for cpu-f64 and cpu-f32, the cores shared among the workers running
+   * at once, at least 1; the other backends run on one thread).
+   */
   readonly threads?: number;
 }
 
@@ -67,11 +71,13 @@ export const runSweep = (jobs: readonly SweepJob[], workers: number, hooks: Swee
         void w.terminate();
         return;
       }
-      w.postMessage({ id: job.id, config: toJson(job.config), dir: job.dir, threads } satisfies JobMessage);
+      // Only the threaded CPU backends get the share; the others run on one thread.
+      const t = hooks.threads ?? (takesThreads(job.config.backend) ? share : undefined);
+      w.postMessage({ id: job.id, config: toJson(job.config), dir: job.dir, ...(t === undefined ? {} : { threads: t }) } satisfies JobMessage);
     };
     const n = Math.max(1, Math.min(workers, jobs.length));
     // Runs share the cores: n workers at once, each run's backend on its share (results do not depend on it).
-    const threads = hooks.threads ?? Math.max(1, Math.floor(availableParallelism() / n));
+    const share = Math.max(1, Math.floor(availableParallelism() / n));
     if (jobs.length === 0) {
       resolve([]);
       return;

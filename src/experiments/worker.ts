@@ -13,8 +13,8 @@ export interface JobMessage {
   /** The configuration as `toJson` text (Infinity survives). */
   readonly config: string;
   readonly dir: string;
-  /** Threads of the run's CPU backend. */
-  readonly threads: number;
+  /** Threads of the run's CPU backend (absent: the backend's own default; the one-thread backends take none). */
+  readonly threads?: number;
 }
 
 export type WorkerMessage =
@@ -30,7 +30,8 @@ if (port !== null) {
       writeConfig(job.dir, config);
       let last = 0;
       const result = await runExperiment(config, {
-        threads: job.threads,
+        ...(job.threads === undefined ? {} : { threads: job.threads }),
+        onBackend: (info) => writeConfig(job.dir, config, info),
         onRow: metricsAppender(job.dir),
         onProgress: (p) => {
           const t = performance.now();
