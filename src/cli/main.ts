@@ -2,7 +2,7 @@
 /**
  * The `bplambda` command line. Exit codes: 0 success, 1 failure (for verify, a mismatch; for collect, runs
  * missing or failed), 2 invalid input (case, file, option), 3 a requested backend cannot start on this machine
- * (bench).
+ * (run, sweep, bench; nothing is written).
  * Each command lives in `commands/` and registers itself here.
  */
 import { Command, CommanderError } from 'commander';

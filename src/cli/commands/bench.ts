@@ -10,13 +10,14 @@ import { type BenchOptions, type BenchResult, runBench } from '../../experiments
 import { BACKENDS, METHODS, TASKS, oneOf } from '../../experiments/config.js';
 import { BP_LAMBDA_MODES } from '../../core/modes.js';
 import { COMPUTATIONS } from '../../engine/trainer.js';
-import { withInputErrors } from '../errors.js';
+import { checkThreads } from '../../backends/registry.js';
+import { EXIT_BACKEND_UNAVAILABLE, withInputErrors } from '../errors.js';
 import { THREADS_HELP, refuseEngine, threadsOption } from './run.js';
 
 const fmt = (x: number | null, d = 1) => (x === null ? '—' : x.toFixed(d));
 
 export const benchLine = (r: BenchResult): string =>
-  `${r.task.padEnd(11)} ${`${r.backend} (${r.mode}, f${r.precision})`.padEnd(32)} ${`${r.method}${r.synthMode === null ? '' : ` ${r.synthMode}`} ${r.computation ?? ''}`.padEnd(26)} ` +
+  `${r.task.padEnd(11)} ${`${r.backend} (${r.mode}, f${r.precision}${r.adapter === null ? '' : `, ${r.adapter.device}`})`.padEnd(32)} ${`${r.method}${r.synthMode === null ? '' : ` ${r.synthMode}`} ${r.computation ?? ''}`.padEnd(26)} ` +
   `B${r.batch} H${r.hidden} T${r.steps}, ${r.threads} thread${r.threads === 1 ? '' : 's'}: ${fmt(r.msPerBatch)} ms/batch, ${fmt(r.msPerStep, 2)} ms/step, ` +
   `trace ${fmt(r.gflops, 2)} GFLOP/s, products ${fmt(r.denseGflops, 2)} GFLOP/s (${r.denseShare === null ? '—' : `${(100 * r.denseShare).toFixed(0)}%`} of the time), ` +
   `peak ${fmt(r.peakRssMB, 0)} MB RSS (${fmt(r.backendPeakMB, 0)} MB in the backend)`;
@@ -33,7 +34,7 @@ export const registerBench = (program: Command): void => {
     .command('bench')
     .description("time training batches of a task's paper preset on one backend")
     .requiredOption('--task <task>', TASKS.join(' | '))
-    .option('--backend <name>', `${BACKENDS.join(' | ')} (default cpu-f32)`)
+    .option('--backend <name>', `${BACKENDS.join(' | ')} (default cpu-f32; gpujs-* compute in float32 on one thread, see docs/gpu.md; one that cannot start here exits with code 3)`)
     .option('--method <name>', `${METHODS.join(' | ')} (default bp-lambda)`)
     .option('--computation <name>', "BP(λ)'s computation: traces (default; the authors' per-step clip) | forward-view (the clip off)")
     .addOption(new Option('--engine <name>', 'renamed --computation').hideHelp())
@@ -60,13 +61,14 @@ export const registerBench = (program: Command): void => {
         const oo: BenchOptions = threads === undefined ? o : { ...o, threads };
         if (o.computation === 'forward-view' && o.method !== 'bp-lambda')
           throw new InvalidInputError('--computation', "'traces' (or left out) for methods other than bp-lambda", "is 'forward-view'");
+        checkThreads(o.backend, threads, '--threads');
         let r: BenchResult;
         try {
           r = await runBench(oo);
         } catch (e) {
           if (e instanceof BackendUnavailableError) {
             process.stderr.write(`bplambda bench: ${e.message}\n`);
-            process.exitCode = 3;
+            process.exitCode = EXIT_BACKEND_UNAVAILABLE;
             return;
           }
           throw e;

