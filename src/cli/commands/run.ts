@@ -1,7 +1,8 @@
 /**
  * `bplambda run <task> [options]`: one experiment (toy, seq-mnist, copy-repeat) with one method; writes
  * DIR/config.json, DIR/metrics.csv and DIR/summary.json. DIR must be new or empty: an earlier run there is
- * refused (exit 2) unless --force replaces it or --resume continues it. A progress bar with live metrics on a
+ * refused (exit 2) unless --force replaces it or --resume continues it; a backend that cannot start here is refused
+ * (exit 3) before anything in DIR is written or removed. A progress bar with live metrics on a
  * terminal, plain log lines otherwise (both on stderr); the summary on stdout.
  */
 import { type Command, Option } from 'commander';
