@@ -184,6 +184,8 @@ export interface BpLambdaStepResult {
    * L_{t-1} = ε_{t-1} + (β/c) u_t D_t on h_{t-1} (cell mode; null at t = 1).
    */
   readonly learningSignals: readonly Float64Array[] | null;
+  /** At the final step of the cell mode, its second learning signal ε_T on h_T (spec §6.3); null otherwise. */
+  readonly terminalLearningSignals: readonly Float64Array[] | null;
   /** This step's addition to the synthesiser update (null if none): the pending prediction's and the terminal one's. */
   readonly synthUpdate: Float64Array | null;
   /** The part of `synthUpdate` from the pending prediction's TD error: clip(mean_b δ_{t-1} E_{t-1}); null if none. */
@@ -274,8 +276,9 @@ export const bpLambdaStep = (ctx: BpLambdaContext, state: BpLambdaState, input: 
     }
     const { signals, grad } = m.learn(prediction);
     const signal = signals[0]?.[1] ?? null;
+    const terminalSignal = signals.length > 1 ? signals[1]![1] : null;
     const carry: ExampleCarry = { state: step.state, prediction: m.synthInput === null ? null : prediction, trace, mode: m.next };
-    return { carry, rec, prediction, td, contribution, terminalTd, terminalContribution, signal, grad };
+    return { carry, rec, prediction, td, contribution, terminalTd, terminalContribution, signal, terminalSignal, grad };
   });
 
   const pending = clippedMean(perExample.map((e) => e.contribution), synth, options.synthClip);
@@ -295,6 +298,7 @@ export const bpLambdaStep = (ctx: BpLambdaContext, state: BpLambdaState, input: 
     tdErrors: all(perExample.map((e) => e.td)),
     terminalTdErrors: all(perExample.map((e) => e.terminalTd)),
     learningSignals: all(perExample.map((e) => e.signal)),
+    terminalLearningSignals: all(perExample.map((e) => e.terminalSignal)),
     synthUpdate: stepUpdate,
     pendingSynthUpdate: pending,
     terminalSynthUpdate: terminal,
