@@ -6,19 +6,22 @@
  * SGD at learning rate 1 moves the parameters by exactly the network gradient (and θ by the synthesiser update)
  * of that method, and those differences must be the trace's numbers.
  *
- * The 'step' schedule changes the parameters after every step, which a trace (one set of parameters per sequence)
- * cannot hold. With the parameters fixed (frozen optimisers) its run is the sequence schedule's trace: the same
- * loss, and its per-step synthesiser updates are the trace's synthesiserUpdatePerStep entries (docs/verification.md).
+ * The 'step' schedule changes the parameters after every step: its trace states `method.schedule: "step"` and the
+ * parameters in effect at steps 2..T (`stepParameters`), captured from a real step-schedule run (the learner's loop
+ * through the exported functions, whose end state must be `trainBatch`'s bit for bit). Its per-step network
+ * gradients and synthesiser updates must be the parameter changes the optimiser made at each step, and a perturbed
+ * parameter of step 3 or a perturbed per-step quantity is reported at its step (docs/verification.md).
  */
 import { describe, expect, it } from 'vitest';
 import { initModel, initSynthesiser } from '../src/core/init.js';
 import { learnerConfigOf } from '../src/experiments/setup.js';
 import { type RunConfig, METHODS, TASKS, buildConfig } from '../src/experiments/config.js';
-import { type LearnerConfig, synthesiserFor, trainBatch, transformation } from '../src/core/learner.js';
+import { batchStepInput, bpLambdaClearTotals, bpLambdaInit, bpLambdaOptionsOf, bpLambdaStep } from '../src/core/bplambda.js';
+import { type LearnerConfig, type LearnerState, applyLearnerUpdates, synthesiserFor, trainBatch, transformation } from '../src/core/learner.js';
 import type { Batch } from '../src/core/model.js';
 import { linearSynthesiser } from '../src/core/synthesiser.js';
 import { rngFromSeed, uniformRange } from '../src/core/random.js';
-import { type Params, toRows } from '../src/core/tensor.js';
+import { type Params, toRows, unflattenParams } from '../src/core/tensor.js';
 import { referenceQuantities } from '../src/verify/reference.js';
 import { parseTrace } from '../src/verify/trace.js';
 import { verifyTrace } from '../src/verify/verify.js';
@@ -110,6 +113,35 @@ const traceMethodOf = (lc: LearnerConfig) => {
   }
 };
 
+/**
+ * A step-schedule run as the learner's trainBatch makes it (src/core/learner.ts), through the exported functions, with
+ * the learner states after every step: states[k] holds the parameters in effect at step k+1 (states[T] the end).
+ */
+const stepScheduleRun = (config: LearnerConfig, s0: LearnerState, batch: Batch): LearnerState[] => {
+  const method = config.method;
+  if (method.kind !== 'bp-lambda') throw new Error('a BP(λ) configuration');
+  const synth = synthesiserFor(config.model, method)!;
+  const ctxOf = (s: LearnerState) => ({ model: config.model, synth, params: s.params, theta: s.theta!, options: bpLambdaOptionsOf(method), mode: method.mode });
+  const states = [s0];
+  let learner = bpLambdaInit(ctxOf(s0), batch.length);
+  for (let k = 0; k < batch[0]!.inputs.length; k++) {
+    const s = states[k]!;
+    learner = bpLambdaStep(ctxOf(s), learner, batchStepInput(batch, k))[1];
+    states.push(applyLearnerUpdates(config, s, learner.totals.netGrad, unflattenParams(learner.totals.synthUpdate, synth.paramShapes)));
+    learner = bpLambdaClearTotals(learner);
+  }
+  return states;
+};
+
+type Report = ReturnType<typeof verifyTrace>;
+/** The first failing step of a quantity's report (its first divergence), and whether every earlier step passed. */
+const firstFailingStep = (r: Report, q: string): number | null => {
+  const rep = r.quantities.find((x) => x.quantity === q)!;
+  const step = rep.firstDivergence?.step ?? null;
+  for (const t of rep.tensors) for (const st of t.steps ?? []) if (step !== null && st.step < step) expect(st.pass, `${q} step ${st.step}`).toBe(true);
+  return step;
+};
+
 /** The quantity holding the network gradient a method applies. */
 const NET_GRAD = { 'bp-lambda': 'sgGradients', eprop: 'sgGradients', sg: 'sgGradients', tbptt: 'tbpttGradients', bptt: 'bpttGradients' } as const;
 
@@ -165,15 +197,53 @@ describe('every configuration of bplambda run as a trace', () => {
         batches: 0,
       });
       if (lc.method.kind === 'bp-lambda' && lc.method.schedule === 'step') {
-        // Parameters fixed over the sequence: the step schedule's loss is the trace's, and the update it applies at
-        // step t is the trace's entry for the TD error emitted there (δ_{t−1}; the cell mode's last step adds δ_T's).
-        const frozen: LearnerConfig = { ...rest, network: { kind: 'frozen' }, synthesiser: { kind: 'frozen' } };
-        const [m] = trainBatch(frozen, state(frozen), seqs);
-        expect(m.loss).toBeCloseTo(computed.loss, 12);
-        const flat = (u: { W: number[][]; b: number[] }) => [...u.W.flat(), ...u.b];
-        const entries = computed.synthesiserUpdatePerStep!.map(flat);
-        const applied = lc.method.mode === 'cell' ? [...entries.slice(0, -2), entries.at(-2)!.map((x, i) => x + entries.at(-1)![i]!)] : entries;
-        expect(m.synthUpdateNorm!).toBeCloseTo(Math.max(...applied.map((v) => Math.hypot(...v))), 12);
+        // A real step-schedule run (SGD at 0.5): the parameters of every step, the end state trainBatch's.
+        const lr = 0.5;
+        const config: LearnerConfig = { ...rest, network: { kind: 'sgd', lr }, synthesiser: { kind: 'sgd', lr } };
+        const states = stepScheduleRun(config, state(config), seqs);
+        const [m, next] = trainBatch(config, state(config), seqs);
+        expect(states.at(-1)!.params).toEqual(next.params);
+        expect(states.at(-1)!.theta).toEqual(next.theta);
+        const T = seqs[0]!.inputs.length;
+        expect(Object.values(diff(states[2]!.params, params)).flat().some((x) => x !== 0), 'Ψ changes by step 3').toBe(true);
+        expect(Object.values(diff(states[2]!.theta!, theta)).flat().some((x) => x !== 0), 'θ changes by step 3').toBe(true);
+        const stepTrace: Record<string, unknown> = {
+          ...trace,
+          method: { ...tm.method, schedule: 'step' },
+          stepParameters: states.slice(1, T).map((s) => ({ params: json(s.params), synthesiser: json(s.theta!) })),
+          computed: { loss: 0 },
+        };
+        const sp = parseTrace(stepTrace);
+        stepTrace['computed'] = JSON.parse(JSON.stringify(referenceQuantities(sp.examples, 'batch', sp.config, sp.stepParameters)));
+        const r = verifyTrace(stepTrace);
+        expect(r.pass, r.failed.join(', ')).toBe(true);
+        expect(r.quantities.map((q) => q.quantity)).toContain('sgGradientsPerStep');
+        const sc = stepTrace['computed'] as { loss: number; sgGradientsPerStep: unknown[]; synthesiserUpdatePerStep: { W: number[][]; b: number[] }[] };
+        expect(sc.loss).toBeCloseTo(m.loss, 12);
+        // Step k+1 moved Ψ by −lr × its network gradient and θ by +lr × the update it applied: the TD error emitted
+        // there (entry k−1, none at step 1), and at the cell mode's last step also the terminal entry.
+        const perLr = (d: Record<string, number[]>) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, v.map((x) => x / lr)]));
+        const entries = sc.synthesiserUpdatePerStep.map((u) => [...u.W.flat(), ...u.b]);
+        for (let k = 0; k < T; k++) {
+          expectRecord(sc.sgGradientsPerStep[k], perLr(diff(states[k]!.params, states[k + 1]!.params)), `sgGradientsPerStep[${k}]`);
+          const applied = k === 0 ? entries[0]!.map(() => 0) : k === T - 1 && lc.method.mode === 'cell' ? entries[k - 1]!.map((x, i) => x + entries[k]![i]!) : entries[k - 1]!;
+          const moved = Object.values(perLr(diff(states[k + 1]!.theta!, states[k]!.theta!))).flat();
+          applied.forEach((x, i) => expect(moved[i], `θ at step ${k + 1} [${i}]`).toBeCloseTo(x, 12));
+        }
+        // A parameter of step 3 perturbed: the states (a cell bias) and the predictions (θ's bias) fail from step 3.
+        const perturbed = (f: (t: { stepParameters: { params: { b: number[] }; synthesiser: { b: number[] } }[] }) => void) => {
+          const t = JSON.parse(JSON.stringify(stepTrace)) as Parameters<typeof f>[0];
+          f(t);
+          return verifyTrace(t);
+        };
+        expect(firstFailingStep(perturbed((t) => (t.stepParameters[1]!.params.b[0]! += 1e-3)), 'states')).toBe(3);
+        expect(firstFailingStep(perturbed((t) => (t.stepParameters[1]!.synthesiser.b[0]! += 1e-3)), 'syntheticGradients')).toBe(3);
+        // A per-step quantity perturbed: reported at its step and tensor.
+        const bad = JSON.parse(JSON.stringify(stepTrace)) as { computed: { sgGradientsPerStep: { W_out: number[][] }[] } };
+        bad.computed.sgGradientsPerStep[1]!.W_out[0]![0]! += 1e-3;
+        const rb = verifyTrace(bad);
+        expect(rb.failedTensors).toEqual(['sgGradientsPerStep.W_out']);
+        expect(firstFailingStep(rb, 'sgGradientsPerStep')).toBe(2);
         return;
       }
       // One step of SGD at learning rate 1: the parameters move by −(network gradient), θ by +(synthesiser update).

@@ -113,7 +113,7 @@ const locate = (q: QuantityName, batch: boolean, segs: readonly Seg[]): { step: 
       ? { example: segs[0] as number, step: (segs[1] as number) + 1, rest: segs.slice(2) }
       : { example: null, step: (segs[0] as number) + 1, rest: segs.slice(1) };
   }
-  if (q === 'synthesiserUpdatePerStep') return { example: null, step: (segs[0] as number) + 1, rest: segs.slice(1) };
+  if (q === 'synthesiserUpdatePerStep' || q === 'sgGradientsPerStep') return { example: null, step: (segs[0] as number) + 1, rest: segs.slice(1) };
   // n-step SG's boundary quantities: rows are chunk boundaries, not steps (the example axis first in a batch).
   if (PER_BOUNDARY.has(q) && batch) return { example: segs[0] as number, step: null, rest: segs.slice(1) };
   return { example: null, step: null, rest: segs };
@@ -133,7 +133,7 @@ const RECORDS: ReadonlySet<QuantityName> = new Set(['bpttGradients', 'sgGradient
 
 /** The tensor a leaf belongs to (see the module comment). */
 const tensorOf = (q: QuantityName, segs: readonly Seg[]): string =>
-  RECORDS.has(q) ? `${q}.${String(segs[0])}` : q === 'synthesiserUpdatePerStep' ? `${q}.${String(segs[1])}` : q;
+  RECORDS.has(q) ? `${q}.${String(segs[0])}` : q === 'synthesiserUpdatePerStep' || q === 'sgGradientsPerStep' ? `${q}.${String(segs[1])}` : q;
 
 type Located = Leaf & { step: number | null; example: number | null; rest: readonly Seg[] };
 

@@ -13,6 +13,9 @@
  *
  * The n-step methods (a trace's `method.kind` 'sg' or 'tbptt') come from the core's `nStepSg` and `truncatedBptt`,
  * the functions the learner trains with, per example and then averaged over the batch as the learner does.
+ *
+ * The network gradient of each step (`sgGradientsPerStep`) and every quantity of the 'step' schedule (parameters
+ * changed after every step, given by the trace's stepParameters) come from the stepwise run of stepSchedule.ts.
  */
 import { bpLambdaLearningSignals, bpLambdaSequence } from '../core/bplambda.js';
 import { backprop, futureGradients, trajectory, truncatedBptt } from '../core/bptt.js';
@@ -23,7 +26,8 @@ import { type ParsedCase, oracleParsed } from '../core/oracle.js';
 import { linearSynthesiser } from '../core/synthesiser.js';
 import { type Params, toRows, unflattenParams } from '../core/tensor.js';
 import type { QuantityName } from './schema.js';
-import { DEFAULT_TRACE_CONFIG, type Numeric, type TraceConfig } from './trace.js';
+import { stepScheduleQuantities } from './stepSchedule.js';
+import { DEFAULT_TRACE_CONFIG, type Numeric, type StepParameters, type TraceConfig } from './trace.js';
 
 /** Every quantity of the trace's method (METHOD_QUANTITIES), in the trace's JSON layout. */
 export type ReferenceQuantities = Readonly<Partial<Record<QuantityName, Numeric>>>;
@@ -157,20 +161,28 @@ const nStepQuantities = (examples: readonly ParsedCase[], mode: 'case' | 'batch'
   return out;
 };
 
+/** The per-step network gradients with the declared deviations applied. */
+const perStepWithDeviations = (g: Numeric, config: TraceConfig): Numeric => (g as Numeric[]).map((x) => withDeviations(x, config));
+
 /**
  * Every quantity for a single case (`mode: 'case'`) or a batch, for the trace's configuration (default: the /1
- * configuration; a number is the target scale c alone, as before format 1.1).
+ * configuration; a number is the target scale c alone, as before format 1.1). `stepParameters`: the parameters of
+ * steps 2..T of a 'step'-schedule trace.
  */
 export const referenceQuantities = (
   examples: readonly ParsedCase[],
   mode: 'case' | 'batch',
   config: TraceConfig | number = DEFAULT_TRACE_CONFIG,
+  stepParameters: readonly StepParameters[] = [],
 ): ReferenceQuantities => {
   const cfg = typeof config === 'number' ? { ...DEFAULT_TRACE_CONFIG, targetScale: config } : config;
   if (cfg.kind !== 'bp-lambda') return nStepQuantities(examples, mode, cfg);
+  const stepped = stepScheduleQuantities(examples, mode, cfg, cfg.schedule === 'step' ? stepParameters : []);
+  const sgGradientsPerStep = perStepWithDeviations(stepped.sgGradientsPerStep!, cfg);
+  if (cfg.schedule === 'step') return { ...stepped, sgGradients: withDeviations(stepped.sgGradients!, cfg), sgGradientsPerStep };
   const per = examples.map((e) => exampleQuantities(e, cfg));
   const batchRun = onlineRun(examples, cfg);
-  const out: Partial<Record<QuantityName, Numeric>> = { synthesiserUpdatePerStep: batchRun.perStep };
+  const out: Partial<Record<QuantityName, Numeric>> = { synthesiserUpdatePerStep: batchRun.perStep, sgGradientsPerStep };
   if (mode === 'case') for (const q of PER_EXAMPLE) out[q] = per[0]![q];
   else for (const q of PER_EXAMPLE) out[q] = per.map((r) => r[q]!);
   for (const q of MEANS) out[q] = mode === 'case' ? per[0]![q] : meanNumeric(per.map((r) => r[q]!));

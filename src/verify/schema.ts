@@ -47,6 +47,7 @@ export const QUANTITIES = [
   'bpttGradients',
   'sgGradients',
   'learningSignals',
+  'sgGradientsPerStep',
   'tbpttGradients',
   'nStepPredictions',
   'nStepTargets',
@@ -66,10 +67,17 @@ export type TraceMethodKind = (typeof TRACE_METHOD_KINDS)[number];
  * predictions and targets at the chunk boundaries and its update.
  */
 export const METHOD_QUANTITIES: Readonly<Record<TraceMethodKind, readonly QuantityName[]>> = {
-  'bp-lambda': QUANTITIES.slice(0, QUANTITIES.indexOf('learningSignals') + 1),
+  'bp-lambda': QUANTITIES.slice(0, QUANTITIES.indexOf('sgGradientsPerStep') + 1),
   sg: ['loss', 'states', 'futureGradients', 'bpttGradients', 'sgGradients', 'synthesiserUpdate', 'nStepPredictions', 'nStepTargets'],
   tbptt: ['loss', 'states', 'futureGradients', 'bpttGradients', 'tbpttGradients'],
 };
+
+/**
+ * The quantities of a BP(λ) run with the 'step' schedule (parameters changed after every step, given by the trace's
+ * stepParameters): those formed step by step. BPTT, G_t, the λ-targets and the forward view are defined only for
+ * parameters fixed over the sequence.
+ */
+export const STEP_SCHEDULE_QUANTITIES: readonly QuantityName[] = ['loss', 'states', 'syntheticGradients', 'tdErrors', 'synthesiserUpdatePerStep', 'synthesiserUpdate', 'sgGradients', 'learningSignals', 'sgGradientsPerStep'];
 
 /** Parameter names of both cells (rnn: W_in, W_rec, b; lstm: W_ih, W_hh, b) and of the readout. */
 export const PARAM_NAMES = ['W_in', 'W_rec', 'W_ih', 'W_hh', 'b', 'W_out', 'b_out'] as const;
@@ -206,6 +214,10 @@ const bpLambdaMethodSchema = z
       .union([z.number().positive({ error: RULES.clip.expected }), z.literal('Infinity')], { error: RULES.clip.expected })
       .optional()
       .meta({ description: 'the per-step clip: each synthesiser tensor’s batch-mean update of a step rescaled to L2 norm ≤ this (the authors: 1); "Infinity" (default): none' }),
+    schedule: z
+      .enum(['sequence', 'step'], { error: 'one of "sequence", "step"' })
+      .optional()
+      .meta({ description: '"sequence" (default): Ψ and θ fixed over the sequence; "step": updated after every step, the parameters of steps 2..T given by stepParameters' }),
   })
   .meta({ id: 'bpLambdaMethod', description: 'accumulate BP(λ) with the learner’s options (defaults: the /1 configuration)' });
 
@@ -289,6 +301,10 @@ export const computedSchema11 = computedSchema.extend({
     .meta({ description: 'the network’s learning signal: l_t + (β/c) ĝ_t on s_t, T×S; cell mode ε_t + (β/c) u_{t+1} D_{t+1} (ε_T at t = T) on h_t, T×H (a batch: a leading B axis)' }),
   sgGradients: gradients.optional().meta({ description: 'the network gradient of BP(λ) (or, method sg, of n-step synthetic gradients), any subset of the parameters (a batch: the mean)' }),
   synthesiserUpdate: synthUpdate11.optional().meta({ description: 'BP(λ): backward view Σ_k (entries of synthesiserUpdatePerStep), what the learner adds to θ, after the clip; method sg: Σ over the chunk boundaries b of (target_b − ĝ_b) ∇θ ĝ_b (a batch: the mean; with a clip, of the batch’s run)' }),
+  sgGradientsPerStep: z
+    .array(gradients)
+    .optional()
+    .meta({ description: 'BP(λ): the network gradient formed at each step t = 1..T (T entries; their sum is sgGradients; a batch: the mean)' }),
   tbpttGradients: gradients.optional().meta({ description: 'method tbptt: the truncated-BPTT network gradient, any subset of the parameters (a batch: the mean)' }),
   nStepPredictions: perStep
     .optional()
@@ -306,6 +322,10 @@ export const traceSchema11 = traceSchema
     method: traceMethodSchema.optional(),
     loss: traceLossSchema.optional(),
     deviations: traceDeviationsSchema.optional(),
+    stepParameters: z
+      .array(z.strictObject({ params: traceCaseSchema.shape.params, synthesiser: traceBatchSchema.shape.synthesiser }))
+      .optional()
+      .meta({ description: 'method.schedule "step": T−1 entries, entry k the network parameters and synthesiser θ in effect at step k+2 (after the update of step k+1); step 1 uses the case’s (batch’s)' }),
     computed: computedSchema11,
   })
   .meta({
@@ -318,7 +338,7 @@ export type TraceDocument11 = z.infer<typeof traceSchema11>;
 export type ComputedDocument11 = z.infer<typeof computedSchema11>;
 
 /** Every 1.1 field, optional: a /1 document has none of the 1.1 additions. */
-export type AnyTraceDocument = TraceDocument11 | (TraceDocument & Partial<Record<'method' | 'loss' | 'deviations', undefined>>);
+export type AnyTraceDocument = TraceDocument11 | (TraceDocument & Partial<Record<'method' | 'loss' | 'deviations' | 'stepParameters', undefined>>);
 
 const schemaOf = (v: TraceVersion) => (v === '1' ? traceSchema : traceSchema11);
 
@@ -342,6 +362,9 @@ export const checkTraceStructure = (input: unknown): AnyTraceDocument => {
     const g = (t.computed as Partial<Record<typeof k, object>>)[k];
     if (g !== undefined && Object.keys(g).length === 0) throw new InvalidInputError(`computed.${k}`, 'at least one parameter', 'is empty');
   }
+  const perStep = (t.computed as { sgGradientsPerStep?: object[] }).sgGradientsPerStep ?? [];
+  const empty = perStep.findIndex((g) => Object.keys(g).length === 0);
+  if (empty >= 0) throw new InvalidInputError(`computed.sgGradientsPerStep[${empty}]`, 'at least one parameter', 'is empty');
   return t;
 };
 

@@ -10,6 +10,7 @@ import { InvalidInputError } from '../core/errors.js';
 import type { LossKind } from '../core/model.js';
 import type { BpLambdaMode } from '../core/modes.js';
 import { type ParsedCase, parseCase } from '../core/oracle.js';
+import type { Params } from '../core/tensor.js';
 import {
   type AnyTraceDocument,
   type TracePrecision,
@@ -19,6 +20,7 @@ import {
   METHOD_QUANTITIES,
   NON_FINITE,
   QUANTITIES,
+  STEP_SCHEDULE_QUANTITIES,
   TRACE_VERSIONS,
   checkTraceStructure,
   traceFormatOf,
@@ -40,6 +42,8 @@ export interface TraceConfig {
   readonly align: ChunkAlign;
   readonly sgTarget: 'discounted' | 'authors';
   readonly mode: BpLambdaMode;
+  /** BP(λ)'s schedule: 'sequence' (Ψ, θ fixed over the sequence) or 'step' (the trace's stepParameters). */
+  readonly schedule: 'sequence' | 'step';
   readonly beta: number;
   readonly synthClip: number;
   readonly targetScale: number;
@@ -55,6 +59,7 @@ export const DEFAULT_TRACE_CONFIG: TraceConfig = {
   align: 'start',
   sgTarget: 'discounted',
   mode: 'full',
+  schedule: 'sequence',
   beta: 1,
   synthClip: Infinity,
   targetScale: 1,
@@ -81,6 +86,14 @@ export interface ParsedTrace {
   readonly computed: Partial<Record<QuantityName, Numeric>>;
   /** The synthesiser's target scale c (1 when the trace does not say). */
   readonly targetScale: number;
+  /** Schedule 'step': the parameters in effect at steps 2..T (T−1 entries); empty otherwise. */
+  readonly stepParameters: readonly StepParameters[];
+}
+
+/** The network parameters Ψ and synthesiser parameters θ in effect at one step. */
+export interface StepParameters {
+  readonly params: Params;
+  readonly theta: Params;
 }
 
 /** Re-root a parseCase error at `prefix` (and, for a batch example's own fields, at `batch.examples[b]`). */
@@ -104,6 +117,7 @@ const configOf = (doc: AnyTraceDocument): TraceConfig => {
     align: m !== undefined && m.kind !== 'bp-lambda' ? (m.align ?? 'start') : 'start',
     sgTarget: m?.kind === 'sg' ? (m.target ?? 'discounted') : 'discounted',
     mode: bp?.mode ?? 'full',
+    schedule: bp?.schedule ?? 'sequence',
     beta: m?.kind === 'tbptt' ? 1 : (m?.beta ?? 1),
     synthClip: clip === undefined || clip === 'Infinity' ? Infinity : clip,
     targetScale: doc.targetScale ?? 1,
@@ -232,12 +246,14 @@ const checkComputed = (computed: AnyTraceDocument['computed'], mode: 'case' | 'b
   const width: Dim = cell ? { n: H, name: 'H' } : { n: S, name: 'S' };
   const predictions: Dim = cell ? { n: T, name: 'T' } : { n: T - 1, name: 'T−1' };
   const steps = (n: number, name: string, w: Dim = { n: S, name: 'S' }): Dim[] => [...batchDim, { n, name }, w];
-  const allowed = METHOD_QUANTITIES[config.kind];
+  const step = config.schedule === 'step';
+  const allowed = step ? STEP_SCHEDULE_QUANTITIES : METHOD_QUANTITIES[config.kind];
   for (const q of QUANTITIES) {
     const v = (computed as Partial<Record<QuantityName, unknown>>)[q];
     if (v === undefined) continue;
     const path = `computed.${q}`;
-    if (!allowed.includes(q)) throw new InvalidInputError(path, `a quantity of method "${config.kind}" (${allowed.join(', ')})`, 'is not computed by this method');
+    const method = `method "${config.kind}"${step ? ' with schedule "step"' : ''}`;
+    if (!allowed.includes(q)) throw new InvalidInputError(path, `a quantity of ${method} (${allowed.join(', ')})`, `is not computed by this method${step ? ' (it needs parameters fixed over the sequence)' : ''}`);
     switch (q) {
       case 'loss':
         out[q] = toNumber(v as number | string);
@@ -271,6 +287,12 @@ const checkComputed = (computed: AnyTraceDocument['computed'], mode: 'case' | 'b
       case 'tbpttGradients':
         out[q] = checkGradients(path, v as Record<string, unknown>, pc);
         break;
+      case 'sgGradientsPerStep': {
+        const a = v as Record<string, unknown>[];
+        if (a.length !== T) throw new InvalidInputError(path, `T = ${T} (one gradient record per step)`, `has ${a.length} entries`);
+        out[q] = a.map((g, k) => checkGradients(`${path}[${k}]`, g, pc));
+        break;
+      }
       case 'nStepPredictions':
       case 'nStepTargets':
         // One row per chunk boundary: every chunk end but the last (ĝ_T = 0).
@@ -279,6 +301,31 @@ const checkComputed = (computed: AnyTraceDocument['computed'], mode: 'case' | 'b
     }
   }
   return out;
+};
+
+/**
+ * The parameters of steps 2..T of a 'step'-schedule trace, each validated by the oracle's parseCase as the case's
+ * own (errors named under `stepParameters[k]`); a trace of another schedule has none.
+ */
+const stepParametersOf = (doc: AnyTraceDocument, config: TraceConfig, first: ParsedCase, T: number): StepParameters[] => {
+  const given = doc.stepParameters;
+  if (config.schedule !== 'step') {
+    if (given !== undefined) throw new InvalidInputError('stepParameters', 'no stepParameters unless method.schedule is "step"', `is given with schedule "${config.schedule}"`);
+    return [];
+  }
+  if (given === undefined) throw new InvalidInputError('stepParameters', `T−1 = ${T - 1} entries {params, synthesiser} for method.schedule "step"`, 'is missing');
+  if (given.length !== T - 1) throw new InvalidInputError('stepParameters', `T−1 = ${T - 1} entries (the parameters in effect at steps 2..T)`, `has ${given.length} entries`);
+  const src = (doc.case ?? doc.batch)!;
+  const sequence = { inputs: first.sequence.inputs.map((x) => Array.from(x)), targets: first.sequence.targets.map((y) => (y === null ? null : Array.from(y))) };
+  return given.map((p, k) => {
+    const c = { format: 'bplambda-case/1', cell: src.cell, params: p.params, synthesiser: p.synthesiser, ...sequence, gamma: src.gamma, lambda: src.lambda };
+    try {
+      const pc = parseCase(c, { mode: config.mode, loss: config.loss });
+      return { params: pc.params, theta: pc.theta };
+    } catch (e) {
+      throw rerooted(e, `stepParameters[${k}]`);
+    }
+  });
 };
 
 /** Validate a trace (already parsed from JSON): structure, case or batch, and shapes. */
@@ -304,6 +351,7 @@ export const parseTrace = (input: unknown): ParsedTrace => {
     B,
     computed: checkComputed(doc.computed, mode, T, S, B, first, config),
     targetScale: config.targetScale,
+    stepParameters: stepParametersOf(doc, config, first, T),
   };
 };
 

@@ -78,7 +78,7 @@ export const verifyParsed = (trace: ParsedTrace, options: VerifyOptions = {}): V
   const def = defaultTolerance(trace.precision, trace.T);
   const tol = { rtol: rtol ?? def.rtol, atol: atol ?? def.atol };
   const compareAll = (config: TraceConfig): QuantityReport[] => {
-    const reference = referenceQuantities(trace.examples, trace.mode, config);
+    const reference = referenceQuantities(trace.examples, trace.mode, config, trace.stepParameters);
     const quantities: QuantityReport[] = [];
     for (const q of QUANTITIES) {
       const actual = trace.computed[q];
@@ -176,7 +176,7 @@ const configText = (c: TraceConfig): string => {
   const dev = Object.entries(c.deviations).filter(([, v]) => v !== 1);
   const method =
     c.kind === 'bp-lambda'
-      ? `bp-lambda, mode ${c.mode}, β = ${c.beta}, synthesiser clip ${c.synthClip === Infinity ? 'none' : c.synthClip}`
+      ? `bp-lambda, mode ${c.mode}, β = ${c.beta}, synthesiser clip ${c.synthClip === Infinity ? 'none' : c.synthClip}${c.schedule === 'step' ? ', schedule step (parameters of every step from stepParameters)' : ''}`
       : c.kind === 'sg'
         ? `sg, n = ${c.n}, chunks aligned to the ${c.align}, target ${c.sgTarget}, β = ${c.beta}`
         : `tbptt, n = ${c.n}, chunks aligned to the ${c.align}`;
