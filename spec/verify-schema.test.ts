@@ -204,6 +204,16 @@ describe('the JSON Schemas and the zod schema', () => {
     ['1.1: tbptt with an unknown align', { ...v11, method: { kind: 'tbptt', n: 2, align: 'middle' } }, false],
     ['1.1: empty tbpttGradients', { ...v11, computed: { tbpttGradients: {} } }, false],
     ['1.1: tbpttGradients in a /1 trace', { ...one, computed: { tbpttGradients: { W_rec: [[1]] } } }, false],
+    // Format 1.1: the step schedule (which quantities it may carry, and the entries' count and shapes, are parseTrace's).
+    ['1.1: schedule step with stepParameters', { ...v11, method: { kind: 'bp-lambda', schedule: 'step' }, stepParameters: [{ params: (one['case'] as { params: Json }).params, synthesiser: (one['case'] as { synthesiser: Json }).synthesiser }] }, true],
+    ['1.1: sgGradientsPerStep', { ...v11, computed: { sgGradientsPerStep: [{ W_rec: [[1]] }, { b: [1] }] } }, true],
+    ['1.1: an unknown schedule', { ...v11, method: { kind: 'bp-lambda', schedule: 'batch' } }, false],
+    ['1.1: a schedule for sg', { ...v11, method: { kind: 'sg', n: 2, schedule: 'step' } }, false],
+    ['1.1: stepParameters entry without synthesiser', { ...v11, stepParameters: [{ params: (one['case'] as { params: Json }).params }] }, false],
+    ['1.1: stepParameters entry with an unknown field', { ...v11, stepParameters: [{ params: (one['case'] as { params: Json }).params, synthesiser: (one['case'] as { synthesiser: Json }).synthesiser, theta: 1 }] }, false],
+    ['1.1: an empty record in sgGradientsPerStep', { ...v11, computed: { sgGradientsPerStep: [{ W_rec: [[1]] }, {}] } }, false],
+    ['1.1: stepParameters in a /1 trace', { ...one, stepParameters: [] }, false],
+    ['1.1: sgGradientsPerStep in a /1 trace', { ...one, computed: { sgGradientsPerStep: [{ W_rec: [[1]] }] } }, false],
   ];
 
   it.each(samples)('%s: both schemas say %s', (_name, sample, valid) => {
