@@ -2,8 +2,9 @@
  * The trace formats `bplambda-trace/1` and `bplambda-trace/1.1` (docs/verification.md): a case of the oracle
  * contract (or a batch of examples sharing one network), the float precision of the implementation under test,
  * and what it computed. Version 1.1 adds what the library's learner can be configured with: the method (the
- * synthesiser mode, β, the per-step clip), the loss (with class labels for cross-entropy), declared deviations
- * and the learning signal as a quantity. A /1 file is read exactly as before.
+ * synthesiser mode, β, the per-step clip, the step schedule with the parameters of every step), the loss (with
+ * class labels for cross-entropy), declared deviations, the learning signal and the per-step network gradient as
+ * quantities. A /1 file is read exactly as before.
  *
  * The zod schema here is the single source of truth for the structure of a trace. The JSON Schema files
  * `schemas/bplambda-trace-1.schema.json` and `schemas/bplambda-trace-1.1.schema.json` are generated from it by
