@@ -111,3 +111,28 @@ describe('step-schedule traces', () => {
     });
   });
 });
+
+describe('hints on step-schedule traces', () => {
+  const t = stepTrace('batch-lstm-cell-xent-labels-clip');
+  const scaleB = (g: Json) => ({ ...g, b: (g['b'] as number[]).map((x) => 2 * x) });
+
+  it('bias gradients ×2 in every step and in the sum: the biasGradScale hint, and it passes when declared', () => {
+    const x = clone(t);
+    const c = x['computed'] as { sgGradients: Json; sgGradientsPerStep: Json[] };
+    c.sgGradients = scaleB(c.sgGradients);
+    c.sgGradientsPerStep = c.sgGradientsPerStep.map(scaleB);
+    const r = verifyTrace(x);
+    expect(r.failedTensors).toEqual(['sgGradients.b', 'sgGradientsPerStep.b']);
+    expect(r.hints.map((h) => h.kind)).toContain('bias-gradient');
+    expect(verifyTrace({ ...x, deviations: { biasGradScale: 2 } }).pass).toBe(true);
+  });
+
+  it('every synthesiser quantity at target scale 1 where the trace declares 1/B: the targetScale hint', () => {
+    const x = clone(t);
+    const p = parseTrace({ ...x, targetScale: 1 });
+    x['computed'] = clone(referenceQuantities(p.examples, p.mode, p.config, p.stepParameters));
+    const r = verifyTrace(x);
+    expect(r.pass).toBe(false);
+    expect(r.hints.find((h) => h.kind === 'target-scale')?.option).toEqual({ field: 'targetScale', value: 1 });
+  });
+});

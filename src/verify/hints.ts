@@ -34,7 +34,7 @@ export interface HintInput {
 }
 
 /** The quantities that depend on what the synthesiser is trained to predict (its target scale c). */
-export const SYNTHESISER_QUANTITIES: readonly QuantityName[] = ['lambdaTargets', 'tdErrors', 'synthesiserUpdatePerStep', 'synthesiserUpdate', 'forwardViewUpdate', 'sgGradients', 'learningSignals', 'nStepTargets'];
+export const SYNTHESISER_QUANTITIES: readonly QuantityName[] = ['lambdaTargets', 'tdErrors', 'synthesiserUpdatePerStep', 'synthesiserUpdate', 'forwardViewUpdate', 'sgGradients', 'learningSignals', 'sgGradientsPerStep', 'nStepTargets'];
 
 const fmtNum = (x: number): string => (Number.isInteger(x) ? String(x) : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4 ? String(Number(x.toPrecision(6))) : x.toExponential(4));
 
@@ -95,7 +95,7 @@ const targetScaleHint = (inp: HintInput, failed: readonly QuantityName[]): Hint 
 const gradientOnly = (inp: HintInput, names: readonly string[]): { k: number; tensors: string[] } | null => {
   const bad = failingTensors(inp.quantities);
   if (bad.length === 0) return null;
-  const ok = bad.every((t) => /^(bpttGradients|sgGradients|tbpttGradients)\./.test(t.tensor) && names.includes(t.tensor.split('.')[1]!));
+  const ok = bad.every((t) => /^(bpttGradients|sgGradients|sgGradientsPerStep|tbpttGradients)\./.test(t.tensor) && names.includes(t.tensor.split('.')[1]!));
   const k = ok ? sameRatio(bad) : null;
   return k === null ? null : { k, tensors: bad.map((t) => t.tensor) };
 };
