@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { oracle } from '../src/core/oracle.js';
 import { GOLDEN_SPECS, GOLDEN_VERSION, goldenFiles, isV11, sha256 } from '../src/verify/golden.js';
-import { METHOD_QUANTITIES, traceJsonSchemaText } from '../src/verify/schema.js';
+import { METHOD_QUANTITIES, STEP_SCHEDULE_QUANTITIES, traceJsonSchemaText } from '../src/verify/schema.js';
 import { verifyTraceJson } from '../src/verify/verify.js';
 import { runCli } from '../test-support/process.js';
 
@@ -85,6 +85,32 @@ describe('golden set', () => {
     }
   });
 
+  it('version 4 covers the step schedule (full and cell mode): each step’s parameters are SGD on the previous step’s gradient and update, by hand', () => {
+    const steps = GOLDEN_SPECS.filter((x) => x.schedule !== undefined);
+    expect(new Set(steps.map((x) => x.method!.mode))).toEqual(new Set(['full', 'cell']));
+    type Rec = Record<string, number[] | number[][]>;
+    type St = { method: { schedule: string; mode: string }; case?: { params: Rec; synthesiser: Rec }; batch?: { params: Rec; synthesiser: Rec }; stepParameters: { params: Rec; synthesiser: Rec }[]; computed: { sgGradientsPerStep: Rec[]; synthesiserUpdatePerStep: Rec[]; bpttGradients?: unknown } };
+    for (const spec of steps) {
+      const t = JSON.parse(files[traceNames.find((n) => n.includes(spec.name))!]!) as St;
+      expect(t.method.schedule).toBe('step');
+      expect(t.stepParameters).toHaveLength(spec.T - 1);
+      expect(t.computed.bpttGradients).toBeUndefined();
+      const lr = spec.schedule!.lr;
+      const flat = (r: Rec) => Object.values(r).flat(2) as number[];
+      const at = [(t.case ?? t.batch)!, ...t.stepParameters];
+      const updates = t.computed.synthesiserUpdatePerStep.map(flat);
+      for (let k = 0; k + 1 < at.length; k++) {
+        // Ψ_{k+2} = Ψ_{k+1} − lr × (step k+1's gradient); θ_{k+2} = θ_{k+1} + lr × (the update step k+1 applied: the
+        // TD error emitted there, entry k − 1; none at step 1).
+        const psi = flat(at[k]!.params);
+        flat(at[k + 1]!.params).forEach((x, i) => expect(x, `${spec.name} step ${k + 2} Ψ[${i}]`).toBeCloseTo(psi[i]! - lr * flat(t.computed.sgGradientsPerStep[k]!)[i]!, 13));
+        const theta = flat(at[k]!.synthesiser);
+        flat(at[k + 1]!.synthesiser).forEach((x, i) => expect(x, `${spec.name} step ${k + 2} θ[${i}]`).toBeCloseTo(theta[i]! + (k === 0 ? 0 : lr * updates[k - 1]![i]!), 13));
+      }
+      expect(flat(t.stepParameters.at(-1)!.synthesiser)).not.toEqual(flat((t.case ?? t.batch)!.synthesiser));
+    }
+  });
+
   it('version 3 covers the n-step methods: sg (both targets, both alignments) and tbptt; boundaries, predictions and update by hand', () => {
     const nStep = GOLDEN_SPECS.filter((x) => x.nStep !== undefined);
     expect(nStep.map((x) => x.nStep!.kind).sort()).toEqual(['sg', 'sg', 'tbptt']);
@@ -149,7 +175,7 @@ describe('golden set', () => {
       // Format 1.1 adds the learning signal; the n-step methods have their own quantities. The per-step network
       // gradients (sgGradientsPerStep) came after golden version 3, whose files are unchanged.
       const spec = GOLDEN_SPECS[traceNames.indexOf(name)]!;
-      const quantities = METHOD_QUANTITIES[spec.nStep?.kind ?? 'bp-lambda'].filter((q) => q !== 'sgGradientsPerStep');
+      const quantities = spec.schedule !== undefined ? STEP_SCHEDULE_QUANTITIES : METHOD_QUANTITIES[spec.nStep?.kind ?? 'bp-lambda'].filter((q) => q !== 'sgGradientsPerStep');
       expect(r.quantities).toHaveLength(t.format === 'bplambda-trace/1' ? 11 : quantities.length);
       for (const q of r.quantities) expect(q.maxAbsError, `${name} ${q.quantity}`).toBe(0);
       expect(t.format).toBe(isV11(spec) ? 'bplambda-trace/1.1' : 'bplambda-trace/1');
@@ -169,6 +195,7 @@ describe('golden set', () => {
     1: { traces: 18, inputs: '432bf2302ef4afaffff860ef27c9ea54d6132591677232a86dae400df36a46e0', outputs: '2cc449b3568aaaf74da6e2dd18a8945ae5a8bbc0dd6304d36c06004b1c6654f8' },
     2: { traces: 25, inputs: '85d0e646c160a99894a0b9910fd821a823893c29936d2a983738bd0766e88bcf', outputs: '8b1c0dee372a44660987988ec579a1e664431ee65c245724eff8e34f99f485d9' },
     3: { traces: 28, inputs: '98fcca226185362bca22f11803c1ae3ec12305a9081fb662021bb0699003b363', outputs: '95a3d91dd192050004fa2fa1946a310ce79d213a398a2c65f6f8b566d8c72829' },
+    4: { traces: 30, inputs: '87e475d4078d97f81c669285644fcaa2bf886f98513562652cc00220b3e186df', outputs: 'a00d9526835b44008a9244011e81749146a6055a0fffd6f82ab4fab68a2fedd7' },
   };
   const inputsText = (names: readonly string[]) =>
     names
@@ -184,7 +211,7 @@ describe('golden set', () => {
   it('is deterministic, and the cases of every version are pinned', () => {
     expect(goldenFiles('bplambda test')).toEqual(files);
     // Changing any golden case (or its order) changes these hashes: bump GOLDEN_VERSION and add its pins.
-    expect(GOLDEN_VERSION).toBe(3);
+    expect(GOLDEN_VERSION).toBe(4);
     expect(traceNames).toHaveLength(PINNED[GOLDEN_VERSION]!.traces);
     for (const [v, pin] of Object.entries(PINNED)) expect(sha256(inputsText(traceNames.slice(0, pin.traces))), `version ${v}`).toBe(pin.inputs);
   });
@@ -193,7 +220,7 @@ describe('golden set', () => {
     // Every test above checks the set against the oracle that wrote it, so a change to the core's arithmetic would
     // pass them all while the published files changed. The computed quantities of every trace, as written
     // (shortest round-trip numbers), are pinned here: a change to them is a new GOLDEN_VERSION.
-    expect(GOLDEN_VERSION).toBe(3);
+    expect(GOLDEN_VERSION).toBe(4);
     for (const [v, pin] of Object.entries(PINNED)) expect(sha256(outputsText(traceNames.slice(0, pin.traces))), `version ${v}`).toBe(pin.outputs);
   });
 

@@ -5,12 +5,15 @@
  * configurations of format 1.1 (the LSTM's cell mode, β, the per-step clip, the target scale, softmax
  * cross-entropy with class labels or one-hot targets, BCE with logits) as `bplambda-trace/1.1` files. The files of
  * version 1 are unchanged in version 2 (the first 18, byte for byte); version 3 adds, after the 25 files of
- * version 2 (unchanged), the n-step methods of format 1.1: n-step synthetic gradients and truncated BPTT. `goldenFiles` is pure: it returns the
+ * version 2 (unchanged), the n-step methods of format 1.1: n-step synthetic gradients and truncated BPTT; version 4
+ * adds, after those 28 (unchanged), BP(λ)'s step schedule (SGD after every step, the parameters of steps 2..T in
+ * `stepParameters`, goldenSteps.ts). `goldenFiles` is pure: it returns the
  * file names and texts (traces, the JSON Schema, a README, a manifest with sha256 checksums, SHA256SUMS); the
  * `golden` command writes them.
  *
  * Case weights come from the library's seeded generator and are rounded to 4 decimals, so every case number has
- * a short exact decimal form that parses to the same float64 in any language.
+ * a short exact decimal form that parses to the same float64 in any language (the step parameters of version 4 are
+ * computed, written as shortest round-trip float64 numbers like the quantities).
  */
 import { createHash } from 'node:crypto';
 import { type ParsedCase, parseCase } from '../core/oracle.js';
@@ -18,7 +21,9 @@ import { type Rng, rngFromSeed, uniformRange } from '../core/random.js';
 import type { LossKind } from '../core/model.js';
 import type { BpLambdaMode } from '../core/modes.js';
 import { referenceQuantities } from './reference.js';
-import { type QuantityName, METHOD_QUANTITIES, TRACE_FORMAT, TRACE_FORMAT_1_1, TRACE_VERSIONS, traceJsonSchemaText, traceSchemaFileName } from './schema.js';
+import { sgdStepParameters } from './goldenSteps.js';
+import { paramsJson } from './stepSchedule.js';
+import { type QuantityName, METHOD_QUANTITIES, STEP_SCHEDULE_QUANTITIES, TRACE_FORMAT, TRACE_FORMAT_1_1, TRACE_VERSIONS, traceJsonSchemaText, traceSchemaFileName } from './schema.js';
 import { DEFAULT_TRACE_CONFIG, type TraceConfig } from './trace.js';
 import { cellText, goldenReadme } from './goldenReadme.js';
 import { type GoldenSpec, GOLDEN_FORMAT, GOLDEN_SEED, GOLDEN_SPECS, GOLDEN_VERSION, isV11 } from './goldenSpecs.js';
@@ -103,7 +108,7 @@ const configFields = (spec: GoldenSpec): Record<string, unknown> => {
   const kind: LossKind = spec.loss === 'labels' ? 'xent' : (spec.loss ?? 'mse');
   const m = spec.method ?? { mode: 'full', beta: 1, synthClip: Infinity };
   return {
-    method: spec.nStep ?? { kind: 'bp-lambda', mode: m.mode, beta: m.beta, synthClip: m.synthClip === Infinity ? 'Infinity' : m.synthClip },
+    method: spec.nStep ?? { kind: 'bp-lambda', mode: m.mode, beta: m.beta, synthClip: m.synthClip === Infinity ? 'Infinity' : m.synthClip, ...(spec.schedule === undefined ? {} : { schedule: 'step' }) },
     loss: { kind, reduction: 'sum' },
     ...(spec.targetScale === undefined ? {} : { targetScale: 1 / (B * (spec.targetScale === 'bits' ? spec.O : 1)) }),
   };
@@ -121,6 +126,7 @@ const configOfSpec = (spec: GoldenSpec): TraceConfig => {
     align: n?.align ?? 'start',
     sgTarget: n?.kind === 'sg' ? n.target : 'discounted',
     mode: f.method?.mode ?? 'full',
+    schedule: spec.schedule === undefined ? 'sequence' : 'step',
     beta: n?.kind === 'sg' ? n.beta : n?.kind === 'tbptt' ? 1 : (f.method?.beta ?? 1),
     synthClip: spec.method?.synthClip ?? Infinity,
     targetScale: f.targetScale ?? 1,
@@ -148,10 +154,14 @@ export const goldenTrace = (spec: GoldenSpec, seed: number, producer: string): R
   const input = goldenInput(spec, seed);
   const mode = spec.batch === undefined ? 'case' : 'batch';
   const config = configOfSpec(spec);
-  const reference = referenceQuantities(examplesOf(input, config, spec.O), mode, config);
-  const order = spec.nStep !== undefined ? METHOD_QUANTITIES[spec.nStep.kind] : isV11(spec) ? [...V1_ORDER[mode], 'learningSignals' as const] : V1_ORDER[mode];
+  const examples = examplesOf(input, config, spec.O);
+  const steps = spec.schedule === undefined ? [] : sgdStepParameters(examples, config, spec.schedule.lr);
+  const reference = referenceQuantities(examples, mode, config, steps);
+  const order =
+    spec.nStep !== undefined ? METHOD_QUANTITIES[spec.nStep.kind] : spec.schedule !== undefined ? STEP_SCHEDULE_QUANTITIES : isV11(spec) ? [...V1_ORDER[mode], 'learningSignals' as const] : V1_ORDER[mode];
   const computed = Object.fromEntries(order.map((q) => [q, reference[q]]));
-  return { format: isV11(spec) ? TRACE_FORMAT_1_1 : TRACE_FORMAT, producer, precision: 'float64', ...configFields(spec), [mode]: input, computed };
+  const stepParameters = spec.schedule === undefined ? {} : { stepParameters: steps.map((p) => ({ params: paramsJson(p.params), synthesiser: paramsJson(p.theta) })) };
+  return { format: isV11(spec) ? TRACE_FORMAT_1_1 : TRACE_FORMAT, producer, precision: 'float64', ...configFields(spec), [mode]: input, ...stepParameters, computed };
 };
 
 export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');

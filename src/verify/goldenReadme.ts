@@ -19,7 +19,8 @@ const methodText = (spec: GoldenSpec): string => {
   if (n?.kind === 'sg') return `sg, n = ${n.n}, align ${n.align}, target ${n.target}, β = ${n.beta}`;
   if (n?.kind === 'tbptt') return `tbptt, n = ${n.n}, align ${n.align}`;
   const m = spec.method;
-  return m === undefined ? 'bp-lambda' : `bp-lambda, ${m.mode}, β = ${m.beta}${m.synthClip === Infinity ? '' : `, clip ${m.synthClip}`}`;
+  const schedule = spec.schedule === undefined ? '' : `, step schedule (SGD ${spec.schedule.lr})`;
+  return m === undefined ? 'bp-lambda' : `bp-lambda, ${m.mode}, β = ${m.beta}${m.synthClip === Infinity ? '' : `, clip ${m.synthClip}`}${schedule}`;
 };
 
 const lossText = (spec: GoldenSpec): string => (spec.loss === undefined ? 'mse' : spec.loss === 'labels' ? 'xent (labels)' : spec.loss);
@@ -92,6 +93,11 @@ trace formats); \`manifest.json\` (versions, one entry per file with its sha256)
   \`nStepTargets\` (**K×S**, one row per boundary in time order; a batch: B×K×S) and \`synthesiserUpdate\`
   (Σ_b (target_b − ĝ_b) ∇_θ ĝ_b). \`"method": {"kind": "tbptt", "n", "align"}\`: truncated BPTT with the same chunks;
   \`tbpttGradients\` is its gradient. λ (and for tbptt γ and the synthesiser) are present but not used.
+- **Step schedule (1.1).** \`"method": {"kind": "bp-lambda", "schedule": "step"}\`: Ψ and θ change after every step;
+  \`stepParameters\` (T−1 entries \`{params, synthesiser}\`) holds those in effect at steps 2..T (here: SGD at the
+  rate in the table, from the case's). Every quantity is formed at its step's parameters; \`sgGradientsPerStep\` (T
+  entries) is the network gradient of each step. BPTT, G_t, the λ-targets and the forward view are not defined
+  for changing parameters and are absent.
 
 ## Cases
 

@@ -6,7 +6,7 @@ import type { LossKind } from '../core/model.js';
 import type { BpLambdaMode } from '../core/modes.js';
 
 /** Bump when any golden case or the layout of the set changes. */
-export const GOLDEN_VERSION = 3;
+export const GOLDEN_VERSION = 4;
 export const GOLDEN_FORMAT = 'bplambda-golden/1';
 export const GOLDEN_SEED = 20240501;
 
@@ -38,10 +38,13 @@ export interface GoldenSpec {
   readonly nStep?:
     | { readonly kind: 'sg'; readonly n: number; readonly align: 'start' | 'end'; readonly target: 'discounted' | 'authors'; readonly beta: number }
     | { readonly kind: 'tbptt'; readonly n: number; readonly align: 'start' | 'end' };
+  /** Format 1.1 (version 4): BP(λ)'s step schedule, SGD at rate lr on Ψ and θ after every step (stepParameters). */
+  readonly schedule?: { readonly lr: number };
 }
 
 /** Whether a spec needs format 1.1 (any of its configuration fields). */
-export const isV11 = (spec: GoldenSpec): boolean => spec.method !== undefined || spec.loss !== undefined || spec.targetScale !== undefined || spec.nStep !== undefined;
+export const isV11 = (spec: GoldenSpec): boolean =>
+  spec.method !== undefined || spec.loss !== undefined || spec.targetScale !== undefined || spec.nStep !== undefined || spec.schedule !== undefined;
 
 const rnn = (activation: 'identity' | 'tanh' | 'sigmoid' | 'relu'): CellSpec => ({ type: 'rnn', activation });
 const lstm: CellSpec = { type: 'lstm' };
@@ -78,4 +81,7 @@ export const GOLDEN_SPECS: readonly GoldenSpec[] = [
   { name: 'batch-rnn-tanh-sg3-authors-end', description: 'n-step synthetic gradients as the authors’ DNI code: a batch of 3 tanh-RNN sequences, n = 3, chunks aligned to the end (a short first chunk), target "authors" (no γ, bootstrap β ĝ), β = 0.5, target scale 1/B', cell: rnn('tanh'), I: 3, H: 4, O: 2, T: 8, gamma: 0.9, lambda: 1, batch: 3, masked: [1, 3], nStep: { kind: 'sg', n: 3, align: 'end', target: 'authors', beta: 0.5 }, targetScale: 'batch' },
   { name: 'lstm-sg2-discounted', description: 'n-step synthetic gradients on an LSTM (full state), n = 2, chunks from the start, the discounted n-step target, γ = 0.9, β = 1', cell: lstm, I: 2, H: 2, O: 2, T: 6, gamma: 0.9, lambda: 1, nStep: { kind: 'sg', n: 2, align: 'start', target: 'discounted', beta: 1 } },
   { name: 'batch-lstm-tbptt3-end-xent-labels', description: 'truncated BPTT: a batch of 2 LSTM sequences, n = 3, chunks aligned to the end, softmax cross-entropy on class labels at the last step (the synthesiser is zero and not used)', cell: lstm, I: 3, H: 2, O: 3, T: 7, gamma: 1, lambda: 1, batch: 2, masked: 'all-but-last', loss: 'labels', zeroSynth: true, nStep: { kind: 'tbptt', n: 3, align: 'end' } },
+  // Version 4: BP(λ)'s step schedule (parameters updated after every step, given per step as stepParameters).
+  { name: 'rnn-tanh-step-sgd', description: 'the step schedule: tanh RNN, full mode, SGD at 0.5 on Ψ and θ after every step (stepParameters), γ = 0.9, λ = 0.7, β = 1', cell: rnn('tanh'), I: 3, H: 4, O: 2, T: 5, gamma: 0.9, lambda: 0.7, method: { mode: 'full', beta: 1, synthClip: Infinity }, schedule: { lr: 0.5 } },
+  { name: 'batch-lstm-cell-step-sgd-clip', description: 'the step schedule in the seq-MNIST configuration: a batch of 2, LSTM cell mode, β = 0.1, per-step clip 0.05, cross-entropy on class labels at the last step, target scale 1/B, SGD at 0.5 after every step (stepParameters)', cell: lstm, I: 3, H: 3, O: 4, T: 5, gamma: 0.9, lambda: 1, batch: 2, masked: 'all-but-last', method: { mode: 'cell', beta: 0.1, synthClip: 0.05 }, loss: 'labels', targetScale: 'batch', schedule: { lr: 0.5 } },
 ];

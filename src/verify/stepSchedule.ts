@@ -19,7 +19,8 @@ import type { Numeric, StepParameters, TraceConfig } from './trace.js';
 
 const rows = (vs: readonly Float64Array[]): number[][] => vs.map((x) => Array.from(x));
 
-const paramsJson = (p: Params): Record<string, number[][] | number[]> =>
+/** A parameter record in the trace's JSON layout (matrices as rows). */
+export const paramsJson = (p: Params): Record<string, number[][] | number[]> =>
   Object.fromEntries(Object.entries(p).map(([k, t]) => [k, t.shape.length === 2 ? toRows(t) : Array.from(t.data)]));
 
 /** What a stepwise run gives: the step results, each step's batch-mean network gradient, the summed update and loss. */
