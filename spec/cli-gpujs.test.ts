@@ -11,13 +11,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { unitRoundoff } from '../src/backends/backend.js';
+import { BackendUnavailableError } from '../src/backends/errors.js';
+import { startGpujsBackend } from '../src/backends/gpu/index.js';
 
 const root = join(import.meta.dirname, '..');
 const main = join(root, 'dist/src/cli/main.js');
 
 /** The CLI without an X display (headless-gl then cannot create a context, whether or not it is built). */
-const cli = (...args: string[]) => {
-  const env: NodeJS.ProcessEnv = { ...process.env, CI: '1' };
+const cli = (...args: string[]) => cliWith({}, ...args);
+/** The same with more environment variables. */
+const cliWith = (more: NodeJS.ProcessEnv, ...args: string[]) => {
+  const env: NodeJS.ProcessEnv = { ...process.env, CI: '1', ...more };
   delete env['DISPLAY'];
   const r = spawnSync(process.execPath, [main, ...args], { cwd: root, encoding: 'utf8', env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -41,6 +45,20 @@ const TOY = { H: 30, I: 10, T: 10, O: 2 };
 const n = TOY.T * (TOY.H + TOY.I + 1) + TOY.H + 1 + TOY.O;
 const eps = unitRoundoff(32);
 const lossTolerance = 4 * ((n * eps) / (1 - n * eps));
+
+/** Whether gpu.js's WebGPU mode starts here (null), else why not (docs/gpu.md, "WebGPU in Node"). */
+const webgpuUnavailable = await startGpujsBackend({ mode: 'webgpu' }).then(
+  (b) => {
+    b.destroy();
+    return null;
+  },
+  (e: unknown) => {
+    if (e instanceof BackendUnavailableError) return e.reason;
+    throw e;
+  },
+);
+/** An adapter name Dawn does not have: the webgpu mode then cannot start. */
+const NO_ADAPTER = { BPLAMBDA_WEBGPU_ADAPTER: 'no adapter has this name' };
 
 describe('run on the gpu.js backends', () => {
   const out = tmp();
@@ -66,6 +84,20 @@ describe('run on the gpu.js backends', () => {
     expect(json(join(out, 'cpu-f32', 'config.json')).backend).toMatchObject({ name: 'cpu-f32', mode: expect.stringMatching(/^wasm-(relaxed-)?simd$/), precision: 32, adapter: null });
   });
 
+  it.skipIf(webgpuUnavailable !== null)(`gpujs-webgpu records the WebGPU adapter, and the loss is cpu-f32’s within float32 roundoff${webgpuUnavailable === null ? '' : ` (cannot start here: ${webgpuUnavailable})`}`, () => {
+    expect(f32Run().code).toBe(0);
+    const dir = join(out, 'gpujs-webgpu');
+    const r = cli('run', 'toy', '--preset', 'smoke', '--backend', 'gpujs-webgpu', '--out', dir);
+    expect(r.code).toBe(0);
+    const config = json(join(dir, 'config.json'));
+    expect(config.backend).toMatchObject({ name: 'gpujs-webgpu', mode: 'webgpu', precision: 32, threads: 1 });
+    expect(config.backend.adapter.device).not.toBe('unknown');
+    const summary = json(join(dir, 'summary.json'));
+    expect(summary).toMatchObject({ backend: 'gpujs-webgpu', backendMode: 'webgpu', adapter: config.backend.adapter });
+    const f32 = json(join(out, 'cpu-f32', 'summary.json')).finalLoss as number;
+    expect(Math.abs(summary.finalLoss - f32)).toBeLessThanOrEqual(lossTolerance * f32);
+  });
+
   it('trains the LSTM of copy-repeat with the traces (cell mode, the per-step clip) and the forward view', () => {
     for (const computation of [['--computation', 'traces', '--synth-clip', '1'], ['--computation', 'forward-view']]) {
       const dir = join(out, `copy-${computation[1]}`);
@@ -88,14 +120,14 @@ describe('run on the gpu.js backends', () => {
 describe('a gpu.js mode that cannot start here exits with code 3 and writes nothing', () => {
   it.each([
     ['gpujs-headlessgl', /backend gpujs \(mode 'headlessgl'\) cannot start: .*(gl \(headless-gl\) is not installed|no X display).*(npm rebuild gl|xvfb-run)/],
-    ['gpujs-webgpu', /backend gpujs \(mode 'webgpu'\) cannot start: this backend does not implement gpu\.js's WebGPU kernels yet.*Use mode 'headlessgl'/],
+    ['gpujs-webgpu', /backend gpujs \(mode 'webgpu'\) cannot start: WebGPU found no adapter for 'no adapter has this name'.*npm install webgpu@/],
   ])('run and sweep with %s', (name, reason) => {
     const out = tmp();
-    const run = cli('run', 'toy', '--preset', 'smoke', '--backend', name, '--out', join(out, 'run'));
+    const run = cliWith(NO_ADAPTER, 'run', 'toy', '--preset', 'smoke', '--backend', name, '--out', join(out, 'run'));
     expect(run.code).toBe(3);
     expect(run.stderr).toMatch(reason);
     expect(run.stdout).toBe('');
-    const sweep = cli('sweep', 'toy', '--preset', 'smoke', '--methods', 'bp-lambda:1', '--backend', name, '--out', join(out, 'sweep'));
+    const sweep = cliWith(NO_ADAPTER, 'sweep', 'toy', '--preset', 'smoke', '--methods', 'bp-lambda:1', '--backend', name, '--out', join(out, 'sweep'));
     expect(sweep.code).toBe(3);
     expect(sweep.stderr).toMatch(reason);
     expect(readdirSync(out)).toEqual([]);
@@ -106,7 +138,7 @@ describe('a gpu.js mode that cannot start here exits with code 3 and writes noth
     mkdirSync(dir);
     const files = { 'config.json': '{"format":"bplambda-run/1"}\n', 'metrics.csv': 'batch\n', 'summary.json': '{}\n' };
     for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
-    const r = cli('run', 'toy', '--preset', 'smoke', '--backend', 'gpujs-webgpu', '--out', dir, '--force');
+    const r = cliWith(NO_ADAPTER, 'run', 'toy', '--preset', 'smoke', '--backend', 'gpujs-webgpu', '--out', dir, '--force');
     expect(r.code).toBe(3);
     for (const [f, text] of Object.entries(files)) expect(readFileSync(join(dir, f), 'utf8')).toBe(text);
   });

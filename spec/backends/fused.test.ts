@@ -14,7 +14,7 @@ import { cellForward, cellJacobian, cellModeJacobians, cellModeVjp, cellPreactGr
 import { lossGrad } from '../../src/ops/loss.js';
 import { boundRatio, down, randomData, startAll, up } from './support.js';
 
-const { available } = startAll();
+const { available } = await startAll();
 const ref = referenceBackend() as unknown as Backend;
 const O = 4;
 

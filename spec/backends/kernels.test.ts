@@ -14,7 +14,7 @@ import { BackendArrayError } from '../../src/backends/errors.js';
 import { referenceBackend } from '../../src/backends/reference.js';
 import { type Candidate, boundRatio, down, maxAbs, randomData, startAll, unstarted, up } from './support.js';
 
-const { available, unavailable } = startAll();
+const { available, unavailable } = await startAll();
 const ref = referenceBackend() as unknown as Backend;
 
 

@@ -25,7 +25,7 @@ import type { Params } from '../../src/core/tensor.js';
 import { CELL_KINDS, type CellKind, bp, methodCases, unreachable } from './cases.js';
 import { type Candidate, boundRatio, maxAbs, randomData, startAll, unstarted } from './support.js';
 
-const { available, unavailable } = startAll();
+const { available, unavailable } = await startAll();
 const ref = referenceBackend() as unknown as Backend;
 
 

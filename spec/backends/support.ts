@@ -7,7 +7,7 @@ import ndarray from 'ndarray';
 import type { Backend, DeviceArray } from '../../src/backends/backend.js';
 import { cpuBackend } from '../../src/backends/cpu/index.js';
 import { BackendUnavailableError } from '../../src/backends/errors.js';
-import { GPUJS_MODES, gpujsBackend } from '../../src/backends/gpu/index.js';
+import { GPUJS_MODES, gpujsBackend, startGpujsBackend } from '../../src/backends/gpu/index.js';
 import { referenceBackend } from '../../src/backends/reference.js';
 import { rngFromSeed, uniformRange } from '../../src/core/random.js';
 import { asyncTestBackend } from '../../test-support/async-backend.js';
@@ -36,6 +36,11 @@ const makers: readonly (readonly [string, () => Backend])[] = [
   ...GPUJS_MODES.map((mode) => [`gpujs ${mode}`, () => gpujsBackend({ mode }) as Backend] as const),
 ];
 
+/** Backends that start asynchronously (gpu.js's 'webgpu'): started once here, after which `make` gives more synchronously. */
+const asyncStarts: Readonly<Record<string, () => Promise<Backend>>> = {
+  'gpujs webgpu': async () => (await startGpujsBackend({ mode: 'webgpu' })) as Backend,
+};
+
 /**
  * A backend that could not start, standing in for it while a skipped suite is collected: each of its cases is
  * listed as skipped (so the report counts them), and any use of it throws (a skipped case never runs).
@@ -50,12 +55,13 @@ export const unstarted = (name: string): Candidate => {
 };
 
 /** Start every backend; a BackendUnavailableError puts it in `unavailable` with its reason, anything else throws. */
-export const startAll = (): { available: Candidate[]; unavailable: Unavailable[] } => {
+export const startAll = async (): Promise<{ available: Candidate[]; unavailable: Unavailable[] }> => {
   const available: Candidate[] = [];
   const unavailable: Unavailable[] = [];
   for (const [name, make] of makers) {
     try {
-      available.push({ name, backend: make(), make });
+      const start = asyncStarts[name];
+      available.push({ name, backend: start === undefined ? make() : await start(), make });
     } catch (e) {
       if (!(e instanceof BackendUnavailableError)) throw e;
       unavailable.push({ name, reason: e.reason });

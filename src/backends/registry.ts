@@ -69,7 +69,7 @@ export const backendByName = async (name: BackendName, options: BackendByNameOpt
       const mode = name.slice('gpujs-'.length);
       const gpu = await import('./gpu/index.js');
       const m = mode as (typeof gpu.GPUJS_MODES)[number];
-      return gpu.gpujsBackend(options.gpujs === undefined ? { mode: m } : { mode: m, gpujs: options.gpujs }) as unknown as Backend;
+      return (await gpu.startGpujsBackend(options.gpujs === undefined ? { mode: m } : { mode: m, gpujs: options.gpujs })) as unknown as Backend;
     }
   }
 };

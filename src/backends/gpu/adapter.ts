@@ -58,3 +58,26 @@ export const gpujsAdapter = (mode: string, context: unknown): BackendAdapter => 
       return isGlContext(context) ? glAdapter(context) : { vendor: 'unknown', device: 'unknown', kind: 'unknown' };
   }
 };
+
+/** The parts of WebGPU's GPUAdapterInfo read here. */
+export interface WebgpuAdapterInfoLike {
+  readonly vendor?: unknown;
+  readonly architecture?: unknown;
+  readonly device?: unknown;
+  readonly description?: unknown;
+  readonly isFallbackAdapter?: unknown;
+}
+
+/**
+ * The adapter of a WebGPU device from its GPUAdapterInfo: the vendor, the device (with its architecture and
+ * description where given; Dawn's OpenGL ES adapter names llvmpipe in `device` and Mesa in `description`), and the
+ * kind: 'software' for a fallback adapter or a software renderer's name, 'hardware' for a GPU maker's name.
+ */
+export const webgpuAdapter = (info: WebgpuAdapterInfoLike | null | undefined): BackendAdapter => {
+  const vendor = text(info?.vendor) ?? 'unknown';
+  const parts = [text(info?.device), text(info?.architecture)].filter((x): x is string => x !== null);
+  const description = text(info?.description);
+  const device = parts.length === 0 ? (description ?? 'unknown') : `${parts.join(', ')}${description === null ? '' : ` (${description})`}`;
+  const kind = info?.isFallbackAdapter === true ? 'software' : adapterKind(`${device} ${vendor}`);
+  return { vendor, device, kind };
+};

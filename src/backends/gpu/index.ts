@@ -7,6 +7,9 @@
  * `maxTileElements` are split into tiles of whole examples (texture limits, exact float32 indices). It registers no fused kernels: cells, losses and
  * optimisers are the composites of src/ops, as on any new backend.
  *
+ * In the 'webgpu' mode (started by `startGpujsBackend`; WebGPU in Node from src/backends/gpu/dawn.ts) kernels return
+ * Promises of host arrays, which the store keeps (src/backends/gpu/values.ts); arrays do not stay on the device yet.
+ *
  * The mode is explicit and checked: the backend builds a probe kernel and reads which kernel class gpu.js
  * actually chose; if that is not the mode asked for (gpu.js's 'gpu' silently runs on WebAssembly without a GPU
  * context) it throws BackendUnavailableError saying why and what to install. Nothing falls back silently.
@@ -36,8 +39,10 @@ import { BackendArrayError, BackendUnavailableError, checkShape } from '../error
 import { broadcastStrides, checkBlock, matmulGeometry } from '../host/kernels.js';
 import { copyView, hostView } from '../host/view.js';
 import { gpujsAdapter } from './adapter.js';
+import { acquireWebgpu, defaultWebgpuAdapter, probeWebgpu, releaseWebgpu, retainWebgpu } from './dawn.js';
+import { type StoreValue as Val, isPromise, quiet, when } from './values.js';
 import { copyKernel, traceContractKernel, traceSetKernel, traceUpdateKernel } from './kernels.js';
-import { type GpuInstance, type GpuKernel, type GpuModule, type GpuValue, type GpujsBackendOptions, type GpujsMode, GPUJS_MODES, glStatus, kernelMode, loadGpujs, remedyFor } from './runtime.js';
+import { type GpuInstance, type GpuKernel, type GpuModule, type GpuValue, type GpujsBackendOptions, type GpujsMode, GPUJS_MODES, fallbackError, glStatus, kernelMode, loadGpujs, remedyFor, startError } from './runtime.js';
 import * as src from './sources.js';
 
 export { GPUJS_MODES, type GpujsBackendOptions, type GpujsMode } from './runtime.js';
@@ -46,11 +51,15 @@ const optionsSchema = record({
   mode: oneOfField(GPUJS_MODES),
   gpujs: z.unknown().optional(),
   maxTileElements: numberField(RULES.count).optional(),
+  webgpuAdapter: z.string().min(1).optional(),
 });
+
+/** The adapter of the WebGPU device started in this process (set by startGpujsBackend). */
+let webgpuStarted: BackendAdapter | null = null;
 
 /** Where an array's current value lives (shared by an array and its reshape aliases). */
 interface Slot {
-  value: GpuValue;
+  value: Val;
   disposed: boolean;
 }
 interface GpuArray extends DeviceArray {
@@ -73,6 +82,7 @@ export class GpujsBackend implements Backend<A> {
   private readonly gpujs: GpuModule;
   private readonly gpu: GpuInstance;
   private readonly gl: boolean;
+  private readonly webgpu: boolean;
   private readonly maxTile: number;
   private readonly kernels = new Map<string, GpuKernel>();
   private live = 0;
@@ -82,22 +92,24 @@ export class GpujsBackend implements Backend<A> {
   constructor(options: GpujsBackendOptions) {
     parseConfig(optionsSchema, options, 'options');
     const mode = options.mode;
-    if (mode === 'webgpu')
-      throw new BackendUnavailableError('gpujs', mode, "this backend does not implement gpu.js's WebGPU kernels yet (they return Promises, and their data store is not written)", remedyFor(mode, 'ok'));
     this.gpujs = loadGpujs(mode, options.gpujs);
+    if (mode === 'webgpu') {
+      // Started by startGpujsBackend, which probes the device (its kernels return Promises).
+      if (webgpuStarted === null || !retainWebgpu())
+        throw new BackendUnavailableError('gpujs', mode, 'WebGPU starts asynchronously, and it has not been started in this process', "await startGpujsBackend({ mode: 'webgpu' }) from bplambda/gpu, or backendByName('gpujs-webgpu').");
+      this.gpu = new this.gpujs.GPU({ mode });
+      this.mode = mode;
+      this.adapter = webgpuStarted;
+      this.gl = false;
+      this.webgpu = true;
+      this.maxTile = options.maxTileElements ?? 2 ** 24;
+      return;
+    }
+    this.webgpu = false;
     try {
       this.gpu = new this.gpujs.GPU({ mode });
     } catch (e) {
-      const gl = mode === 'headlessgl' || mode === 'gpu' ? glStatus() : 'ok';
-      const why =
-        mode === 'headlessgl'
-          ? gl === 'missing'
-            ? 'the optional native package gl (headless-gl) is not installed or not built'
-            : 'gl is built but cannot create a WebGL context (no X display with GLX)'
-          : mode === 'webgl' || mode === 'webgl2'
-            ? 'WebGL exists only in a browser'
-            : (e as Error).message;
-      throw new BackendUnavailableError('gpujs', mode, `${why} (gpu.js: ${(e as Error).message})`, remedyFor(mode, gl));
+      throw startError(mode, e);
     }
     // Probe: which kernel class does gpu.js really use?
     const probe = this.gpu.createKernel(copyKernel, { output: [4], constants: { R: 1, P: 1, n: 1, NB: 1 } });
@@ -108,15 +120,7 @@ export class GpujsBackend implements Backend<A> {
     const accepted = mode === 'gpu' ? ['headlessgl', 'webgl', 'webgl2'] : [mode];
     if (!accepted.includes(actual)) {
       this.gpu.destroy();
-      const gl = glStatus();
-      throw new BackendUnavailableError(
-        'gpujs',
-        mode,
-        mode === 'gpu'
-          ? `no GPU context is available: gpu.js would run on its ${actual} kernels (${gl === 'missing' ? 'headless-gl is not built' : gl === 'no-context' ? 'headless-gl has no X display' : 'no WebGL'})`
-          : `gpu.js runs '${actual}' kernels where '${mode}' was asked for`,
-        remedyFor(mode, gl),
-      );
+      throw fallbackError(mode, actual);
     }
     this.mode = actual;
     this.adapter = adapter;
@@ -126,7 +130,8 @@ export class GpujsBackend implements Backend<A> {
 
   // -- kernels --------------------------------------------------------------------------------------------------
   /** Run the kernel of `source` over `size` outputs (compiled once per source, size and constants). */
-  private run(source: string | ((...args: never[]) => number), size: number, args: unknown[], constants: Record<string, unknown> = {}): GpuValue {
+  private run(source: string | ((...args: never[]) => number), size: number, args: readonly unknown[], constants: Record<string, unknown> = {}): Val {
+    if (args.some((a) => isPromise(a))) return quiet(Promise.all(args).then((a) => this.run(source, size, a, constants)));
     const key = `${typeof source === 'string' ? source : source.name}|${size}|${JSON.stringify(constants)}`;
     let k = this.kernels.get(key);
     if (k === undefined) {
@@ -137,13 +142,13 @@ export class GpujsBackend implements Backend<A> {
     const actual = kernelMode(this.gpujs, k);
     if (actual !== this.mode)
       throw new BackendUnavailableError('gpujs', this.mode, `gpu.js switched a kernel to '${actual}' (a fallback) while running`, remedyFor(this.mode as GpujsMode, glStatus()));
-    return r;
+    return isPromise<GpuValue>(r) ? quiet(r) : r;
   }
-  private release(v: GpuValue): void {
-    if (!(v instanceof Float32Array)) v.delete();
+  private release(v: Val): void {
+    if (!(v instanceof Float32Array) && !isPromise(v)) v.delete();
   }
   /** The array's new value (the previous one is released). */
-  private put(out: A, v: GpuValue): void {
+  private put(out: A, v: Val): void {
     const old = out.slot.value;
     out.slot.value = v;
     if (old !== v) this.release(old);
@@ -156,7 +161,7 @@ export class GpujsBackend implements Backend<A> {
     if (!trace && g.tiles !== null) throw new BackendArrayError(op, 'a trace can only be used by the trace kernels, read, write, fill and dispose');
     return g;
   }
-  private val(op: string, a: DeviceArray): GpuValue {
+  private val(op: string, a: DeviceArray): Val {
     return this.own(op, a).slot.value;
   }
 
@@ -218,19 +223,20 @@ export class GpujsBackend implements Backend<A> {
   }
 
   // -- traces ---------------------------------------------------------------------------------------------------
-  private linearInput(op: string, t: A, imm: ImmediateJacobian<A>): { s: Float32Array; n: number } {
+  private linearInput(op: string, t: A, imm: ImmediateJacobian<A>): { s: Float32Array | Promise<Float32Array>; n: number } {
     const [B, R, P] = t.shape as [number, number, number];
     const n = imm.input.shape[1]!;
     if (imm.input.shape[0] !== B || P !== R * n + R) throw new BackendArrayError(op, `trace [${t.shape.join(', ')}] does not fit a linear synthesiser ${R}×${n} on [${imm.input.shape.join(', ')}]`);
     return { s: this.hostOf(this.val(op, imm.input)), n };
   }
   /** The array's value, after checking that it has this shape. */
-  private shaped(op: string, a: DeviceArray, shape: readonly number[]): GpuValue {
+  private shaped(op: string, a: DeviceArray, shape: readonly number[]): Val {
     const v = this.val(op, a);
     if (!sameShape(a.shape, shape)) throw new BackendArrayError(op, `array [${a.shape.join(', ')}] is not [${shape.join(', ')}]`);
     return v;
   }
-  private hostOf(v: GpuValue): Float32Array {
+  private hostOf(v: Val): Float32Array | Promise<Float32Array> {
+    if (isPromise<GpuValue>(v)) return quiet(v.then((x) => this.hostOf(x)));
     return v instanceof Float32Array ? v : v.toArray();
   }
   traceUpdate(E: A, J: A | null, decay: number, imm: ImmediateJacobian<A>, contract?: { readonly delta: A; readonly out: A }): void {
@@ -238,33 +244,38 @@ export class GpujsBackend implements Backend<A> {
     if (contract !== undefined) this.traceContract(contract.out, contract.delta, E);
     const { s, n } = this.linearInput('traceUpdate', t, imm);
     const [, R, P] = t.shape as [number, number, number];
-    const js = J === null ? null : this.hostOf(this.shaped('traceUpdate', J, [t.shape[0]!, R, R]));
+    const jv = J === null ? null : this.hostOf(this.shaped('traceUpdate', J, [t.shape[0]!, R, R]));
     for (const tile of t.tiles!) {
       const nb = tile.b1 - tile.b0;
       const c = { R, P, n, NB: nb };
-      const si = s.subarray(tile.b0 * n, tile.b1 * n);
-      const next =
-        js === null
+      const prev = tile.slot.value;
+      const next = when([s, jv] as const, (sh: Float32Array, js: Float32Array | null): Val => {
+        const si = sh.subarray(tile.b0 * n, tile.b1 * n);
+        return js === null
           ? this.run(traceSetKernel, nb * R * P, [si], c)
-          : this.run(traceUpdateKernel, nb * R * P, [tile.slot.value, js.subarray(tile.b0 * R * R, tile.b1 * R * R), si, decay], c);
-      this.setSlot(tile.slot, next);
+          : this.run(traceUpdateKernel, nb * R * P, [prev, js.subarray(tile.b0 * R * R, tile.b1 * R * R), si, decay], c);
+      });
+      this.setSlot(tile.slot, next as Val);
     }
   }
   traceContract(out: A, delta: A, E: A): void {
     const t = this.own('traceContract', E, true);
     const [B, R, P] = t.shape as [number, number, number];
-    const dl = this.hostOf(this.shaped('traceContract', delta, [B, R]));
+    const dv = this.hostOf(this.shaped('traceContract', delta, [B, R]));
     this.shaped('traceContract', out, [P]);
-    const acc = new Float64Array(P);
-    for (const tile of t.tiles!) {
-      const nb = tile.b1 - tile.b0;
-      const c = this.hostOf(this.run(traceContractKernel, P, [tile.slot.value, dl.subarray(tile.b0 * R, tile.b1 * R)], { R, P, n: 1, NB: nb }));
-      for (let p = 0; p < P; p++) acc[p] += c[p]!;
-    }
+    const parts = t.tiles!.map((tile) => {
+      const E = tile.slot.value;
+      return when([dv] as const, (dl: Float32Array) => this.hostOf(this.run(traceContractKernel, P, [E, dl.subarray(tile.b0 * R, tile.b1 * R)], { R, P, n: 1, NB: tile.b1 - tile.b0 })));
+    });
     const inv = 1 / Math.max(1, B);
-    this.put(out, Float32Array.from(acc, (v) => v * inv));
+    const sum = (...cs: Float32Array[]): Float32Array => {
+      const acc = new Float64Array(P);
+      for (const c of cs) for (let p = 0; p < P; p++) acc[p] += c[p]!;
+      return Float32Array.from(acc, (v) => v * inv);
+    };
+    this.put(out, when(parts, sum) as Val);
   }
-  private setSlot(slot: Slot, v: GpuValue): void {
+  private setSlot(slot: Slot, v: Val): void {
     const old = slot.value;
     slot.value = v;
     if (old !== v) this.release(old);
@@ -303,17 +314,26 @@ export class GpujsBackend implements Backend<A> {
     const per = g.shape[1]! * g.shape[2]!;
     for (const t of g.tiles) this.setSlot(t.slot, v.slice(t.b0 * per, t.b1 * per));
   }
-  readSync(a: A): HostNdArray {
-    const g = a as A;
-    if (g.owner !== this || g.slot.disposed) this.own('read', a);
-    if (g.tiles === null) return hostView(Float32Array.from(this.hostOf(g.slot.value).subarray(0, g.size)), g.shape);
+  /** The array's values (its tiles' for a trace), as the work queued so far leaves them. */
+  private values(op: string, a: A): Val[] {
+    if (a.owner !== this || a.slot.disposed) this.own(op, a, a.tiles !== null);
+    return a.tiles === null ? [a.slot.value] : a.tiles.map((t) => t.slot.value);
+  }
+  private assemble(g: A, hs: readonly Float32Array[]): HostNdArray {
+    if (g.tiles === null) return hostView(Float32Array.from(hs[0]!.subarray(0, g.size)), g.shape);
     const out = new Float32Array(g.size);
     const per = g.shape[1]! * g.shape[2]!;
-    for (const t of g.tiles) out.set(this.hostOf(t.slot.value).subarray(0, (t.b1 - t.b0) * per), t.b0 * per);
+    g.tiles.forEach((t, i) => out.set(hs[i]!.subarray(0, (t.b1 - t.b0) * per), t.b0 * per));
     return hostView(out, g.shape);
   }
+  readSync(a: A): HostNdArray {
+    const hs = this.values('read', a).map((v) => this.hostOf(v));
+    if (hs.some((h) => isPromise(h))) throw new BackendArrayError('readSync', `the ${this.mode} mode computes asynchronously: use read`);
+    return this.assemble(a, hs as Float32Array[]);
+  }
   async read(a: A): Promise<HostNdArray> {
-    return this.readSync(a);
+    const vals = this.values('read', a);
+    return this.assemble(a, await Promise.all(vals.map((v) => this.hostOf(v))));
   }
   reshape(a: A, shape: readonly number[]): A {
     const g = this.own('reshape', a);
@@ -350,8 +370,30 @@ export class GpujsBackend implements Backend<A> {
     for (const k of this.kernels.values()) k.destroy?.();
     this.kernels.clear();
     this.gpu.destroy();
+    if (this.webgpu) void releaseWebgpu(this.gpujs as { WebGPUContext?: { destroy(): Promise<void> } });
   }
 }
 
-/** A gpu.js backend in the given mode, or BackendUnavailableError saying why it cannot start and what to install. */
+/**
+ * A gpu.js backend in the given mode, or BackendUnavailableError saying why it cannot start and what to install.
+ * The 'webgpu' mode starts asynchronously (`startGpujsBackend`); here it is refused until started in this process.
+ */
 export const gpujsBackend = (options: GpujsBackendOptions): GpujsBackend => new GpujsBackend(options);
+
+/**
+ * A gpu.js backend in any mode, 'webgpu' included: there WebGPU is made available (src/backends/gpu/dawn.ts) and a
+ * probe kernel checked first. Rejects with BackendUnavailableError saying why and what to install.
+ */
+export const startGpujsBackend = async (options: GpujsBackendOptions): Promise<GpujsBackend> => {
+  if (options?.mode !== 'webgpu') return new GpujsBackend(options);
+  parseConfig(optionsSchema, options, 'options');
+  const gpujs = loadGpujs('webgpu', options.gpujs);
+  const choice = options.webgpuAdapter ?? defaultWebgpuAdapter();
+  await acquireWebgpu(choice);
+  try {
+    webgpuStarted = await probeWebgpu(gpujs, choice);
+    return new GpujsBackend(options);
+  } finally {
+    await releaseWebgpu(gpujs as { WebGPUContext?: { destroy(): Promise<void> } });
+  }
+};

@@ -19,6 +19,12 @@ export interface GpujsBackendOptions {
   readonly gpujs?: unknown;
   /** Largest tile of a trace, in elements (default 2²⁴: exact float32 indices, a 4096² texture). */
   readonly maxTileElements?: number;
+  /**
+   * The WebGPU adapter in Node (mode 'webgpu'): 'opengles' (Mesa's llvmpipe on a machine without a GPU),
+   * 'vulkan', or an adapter's name as Dawn lists it; default `BPLAMBDA_WEBGPU_ADAPTER`, else 'opengles'
+   * (src/backends/gpu/dawn.ts). A browser uses its own WebGPU.
+   */
+  readonly webgpuAdapter?: string;
 }
 
 // The parts of gpu.js used here, typed locally (gpu.js's own .d.ts is loose about typed arrays).
@@ -28,7 +34,8 @@ export interface GpuTexture {
 }
 export type GpuValue = Float32Array | GpuTexture;
 export interface GpuKernel {
-  (...args: unknown[]): GpuValue;
+  /** A value, or in the 'webgpu' mode a Promise of one. */
+  (...args: unknown[]): GpuValue | Promise<GpuValue>;
   readonly kernel: object;
   destroy?(removeCanvasReferences?: boolean): void;
 }
@@ -65,7 +72,7 @@ export const remedyFor = (mode: GpujsMode, gl: 'missing' | 'no-context' | 'ok'):
     case 'webgl2':
       return "Bundle bplambda/gpu for a browser and run it there (see docs/gpu.md); in Node use mode 'headlessgl'.";
     case 'webgpu':
-      return "Use mode 'headlessgl' (Node) or 'webgl2' (browser).";
+      return `Install the optional peer webgpu (npm install webgpu@${OPTIONAL_PACKAGES.webgpu}); for its OpenGL ES adapter on Debian 12, apt-get install libegl-dev libegl-mesa0 libgl1-mesa-dri. See docs/gpu.md.`;
     default:
       return `Reinstall the optional peer dependency: npm install gpu.js@${OPTIONAL_PACKAGES['gpu.js']}.`;
   }
@@ -117,4 +124,31 @@ export const kernelMode = (gpujs: GpuModule, k: GpuKernel): string => {
     if (C !== undefined && k.kernel instanceof C) return mode;
   }
   return 'unknown';
+};
+
+/** The error for a mode whose gpu.js instance cannot be created (`e`: gpu.js's error). */
+export const startError = (mode: GpujsMode, e: unknown): BackendUnavailableError => {
+  const gl = mode === 'headlessgl' || mode === 'gpu' ? glStatus() : 'ok';
+  const why =
+    mode === 'headlessgl'
+      ? gl === 'missing'
+        ? 'the optional native package gl (headless-gl) is not installed or not built'
+        : 'gl is built but cannot create a WebGL context (no X display with GLX)'
+      : mode === 'webgl' || mode === 'webgl2'
+        ? 'WebGL exists only in a browser'
+        : (e as Error).message;
+  return new BackendUnavailableError('gpujs', mode, `${why} (gpu.js: ${(e as Error).message})`, remedyFor(mode, gl));
+};
+
+/** The error for a mode where gpu.js built another kind of kernel (`actual`): a silent fallback, refused. */
+export const fallbackError = (mode: GpujsMode, actual: string): BackendUnavailableError => {
+  const gl = glStatus();
+  return new BackendUnavailableError(
+    'gpujs',
+    mode,
+    mode === 'gpu'
+      ? `no GPU context is available: gpu.js would run on its ${actual} kernels (${gl === 'missing' ? 'headless-gl is not built' : gl === 'no-context' ? 'headless-gl has no X display' : 'no WebGL'})`
+      : `gpu.js runs '${actual}' kernels where '${mode}' was asked for`,
+    remedyFor(mode, gl),
+  );
 };
