@@ -69,15 +69,21 @@ describe.skipIf(startable !== null)(`gpujs webgpu on this machine${startable ===
     }
   });
 
-  it('readSync refuses while a kernel is pending; read waits for it', async () => {
+  it('readSync refuses while a kernel is pending; read waits for it; results stay on the device, and a replaced one is deleted', async () => {
     const b = await startGpujsBackend({ mode: 'webgpu' });
     try {
       const a = b.upload(ndarray(new Float64Array([0, 1, 2, 3]), [4]));
       const o = b.alloc([4]);
+      /** The gpu.js value an array holds now (white box: the store's slot). */
+      const value = async (x: unknown) => (await (x as { slot: { value: unknown } }).slot.value) as { type?: string; _deleted?: boolean };
       b.binary(o, a, 2, 'mul');
+      const first = await value(o);
+      expect(first.type).toBe('WebGPUBuffer');
       b.binary(o, o, 1, 'add');
       expect(() => b.readSync(o)).toThrow(BackendArrayError);
       expect([...(await b.read(o)).data]).toEqual([1, 3, 5, 7]);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(first._deleted).toBe(true);
     } finally {
       b.destroy();
     }

@@ -109,16 +109,20 @@ export const releaseWebgpu = async (gpujs: { WebGPUContext?: { destroy(): Promis
   if (installed === null || --installed.users > 0) return;
   const { restore } = installed;
   installed = null;
+  started = null;
   if (restore === null) return;
   await gpujs.WebGPUContext?.destroy();
   restore();
 };
 
-/** One user more of WebGPU already acquired in this process (false if it was not). */
-export const retainWebgpu = (): boolean => {
-  if (installed === null) return false;
+/** The adapter of the device probed by `probeWebgpu` while WebGPU is acquired (null otherwise). */
+let started: BackendAdapter | null = null;
+
+/** One user more of WebGPU already acquired and probed in this process: its adapter (null, and no user more, if none). */
+export const retainWebgpu = (): BackendAdapter | null => {
+  if (installed === null || started === null) return null;
   installed.users++;
-  return true;
+  return started;
 };
 
 /** The adapter choice WebGPU runs on in this process (null before `acquireWebgpu`). */
@@ -146,7 +150,7 @@ export const probeWebgpu = async (gpujs: GpuModule, choice: WebgpuAdapterChoice)
     if (values.join() !== '1,2,3,4') throw new BackendUnavailableError('gpujs', 'webgpu', `the probe kernel returned [${values.join(', ')}], not [1, 2, 3, 4]`, webgpuRemedy(choice));
     const context = (probe.kernel as { context?: { adapter?: { info?: object } } }).context;
     probe.destroy?.();
-    return webgpuAdapter(context?.adapter?.info);
+    return (started = webgpuAdapter(context?.adapter?.info));
   } finally {
     gpu.destroy();
   }

@@ -8,7 +8,7 @@
  * optimisers are the composites of src/ops, as on any new backend.
  *
  * In the 'webgpu' mode (started by `startGpujsBackend`; WebGPU in Node from src/backends/gpu/dawn.ts) kernels return
- * Promises of host arrays, which the store keeps (src/backends/gpu/values.ts); arrays do not stay on the device yet.
+ * Promises of device buffers (pipeline mode), which the store keeps and releases in order (src/backends/gpu/values.ts).
  *
  * The mode is explicit and checked: the backend builds a probe kernel and reads which kernel class gpu.js
  * actually chose; if that is not the mode asked for (gpu.js's 'gpu' silently runs on WebAssembly without a GPU
@@ -37,10 +37,10 @@ import {
 } from '../backend.js';
 import { BackendArrayError, BackendUnavailableError, checkShape } from '../errors.js';
 import { broadcastStrides, checkBlock, matmulGeometry } from '../host/kernels.js';
-import { copyView, hostView } from '../host/view.js';
+import { copyView } from '../host/view.js';
 import { gpujsAdapter } from './adapter.js';
 import { acquireWebgpu, defaultWebgpuAdapter, probeWebgpu, releaseWebgpu, retainWebgpu } from './dawn.js';
-import { type StoreValue as Val, isPromise, quiet, when } from './values.js';
+import { Outstanding, type StoreValue as Val, argKinds, assemble, isPromise } from './values.js';
 import { copyKernel, traceContractKernel, traceSetKernel, traceUpdateKernel } from './kernels.js';
 import { type GpuInstance, type GpuKernel, type GpuModule, type GpuValue, type GpujsBackendOptions, type GpujsMode, GPUJS_MODES, fallbackError, glStatus, kernelMode, loadGpujs, remedyFor, startError } from './runtime.js';
 import * as src from './sources.js';
@@ -54,8 +54,6 @@ const optionsSchema = record({
   webgpuAdapter: z.string().min(1).optional(),
 });
 
-/** The adapter of the WebGPU device started in this process (set by startGpujsBackend). */
-let webgpuStarted: BackendAdapter | null = null;
 
 /** Where an array's current value lives (shared by an array and its reshape aliases). */
 interface Slot {
@@ -83,6 +81,7 @@ export class GpujsBackend implements Backend<A> {
   private readonly gpu: GpuInstance;
   private readonly gl: boolean;
   private readonly webgpu: boolean;
+  private readonly outstanding = new Outstanding();
   private readonly maxTile: number;
   private readonly kernels = new Map<string, GpuKernel>();
   private live = 0;
@@ -93,19 +92,19 @@ export class GpujsBackend implements Backend<A> {
     parseConfig(optionsSchema, options, 'options');
     const mode = options.mode;
     this.gpujs = loadGpujs(mode, options.gpujs);
-    if (mode === 'webgpu') {
+    this.maxTile = options.maxTileElements ?? 2 ** 24;
+    this.webgpu = mode === 'webgpu';
+    if (this.webgpu) {
       // Started by startGpujsBackend, which probes the device (its kernels return Promises).
-      if (webgpuStarted === null || !retainWebgpu())
+      const started = retainWebgpu();
+      if (started === null)
         throw new BackendUnavailableError('gpujs', mode, 'WebGPU starts asynchronously, and it has not been started in this process', "await startGpujsBackend({ mode: 'webgpu' }) from bplambda/gpu, or backendByName('gpujs-webgpu').");
       this.gpu = new this.gpujs.GPU({ mode });
       this.mode = mode;
-      this.adapter = webgpuStarted;
+      this.adapter = started;
       this.gl = false;
-      this.webgpu = true;
-      this.maxTile = options.maxTileElements ?? 2 ** 24;
       return;
     }
-    this.webgpu = false;
     try {
       this.gpu = new this.gpujs.GPU({ mode });
     } catch (e) {
@@ -125,27 +124,28 @@ export class GpujsBackend implements Backend<A> {
     this.mode = actual;
     this.adapter = adapter;
     this.gl = actual === 'headlessgl' || actual === 'webgl' || actual === 'webgl2';
-    this.maxTile = options.maxTileElements ?? 2 ** 24;
   }
 
   // -- kernels --------------------------------------------------------------------------------------------------
   /** Run the kernel of `source` over `size` outputs (compiled once per source, size and constants). */
   private run(source: string | ((...args: never[]) => number), size: number, args: readonly unknown[], constants: Record<string, unknown> = {}): Val {
-    if (args.some((a) => isPromise(a))) return quiet(Promise.all(args).then((a) => this.run(source, size, a, constants)));
-    const key = `${typeof source === 'string' ? source : source.name}|${size}|${JSON.stringify(constants)}`;
+    if (args.some((a) => isPromise(a))) return this.outstanding.track(Promise.all(args).then((a) => this.run(source, size, a, constants)));
+    const key = `${typeof source === 'string' ? source : source.name}|${size}|${JSON.stringify(constants)}|${argKinds(args)}`;
     let k = this.kernels.get(key);
     if (k === undefined) {
-      k = this.gpu.createKernel(source, { output: [size], constants, pipeline: this.gl, immutable: this.gl, precision: 'single', tactic: 'precision' });
+      const device = this.gl || this.webgpu; // results stay on the device (pipeline), each in its own buffer (immutable)
+      k = this.gpu.createKernel(source, { output: [size], constants, pipeline: device, immutable: device, precision: 'single', tactic: 'precision' });
       this.kernels.set(key, k);
     }
     const r = k(...args);
     const actual = kernelMode(this.gpujs, k);
     if (actual !== this.mode)
       throw new BackendUnavailableError('gpujs', this.mode, `gpu.js switched a kernel to '${actual}' (a fallback) while running`, remedyFor(this.mode as GpujsMode, glStatus()));
-    return isPromise<GpuValue>(r) ? quiet(r) : r;
+    return isPromise<GpuValue>(r) ? this.outstanding.track(r) : r;
   }
   private release(v: Val): void {
-    if (!(v instanceof Float32Array) && !isPromise(v)) v.delete();
+    if (this.webgpu) this.outstanding.release(v);
+    else if (!(v instanceof Float32Array) && !isPromise(v)) v.delete();
   }
   /** The array's new value (the previous one is released). */
   private put(out: A, v: Val): void {
@@ -236,8 +236,9 @@ export class GpujsBackend implements Backend<A> {
     return v;
   }
   private hostOf(v: Val): Float32Array | Promise<Float32Array> {
-    if (isPromise<GpuValue>(v)) return quiet(v.then((x) => this.hostOf(x)));
-    return v instanceof Float32Array ? v : v.toArray();
+    if (isPromise<GpuValue>(v)) return this.outstanding.track(v.then((x) => this.hostOf(x)));
+    const h = v instanceof Float32Array ? v : v.toArray();
+    return isPromise<Float32Array>(h) ? this.outstanding.track(h) : h;
   }
   traceUpdate(E: A, J: A | null, decay: number, imm: ImmediateJacobian<A>, contract?: { readonly delta: A; readonly out: A }): void {
     const t = this.own('traceUpdate', E, true);
@@ -249,7 +250,7 @@ export class GpujsBackend implements Backend<A> {
       const nb = tile.b1 - tile.b0;
       const c = { R, P, n, NB: nb };
       const prev = tile.slot.value;
-      const next = when([s, jv] as const, (sh: Float32Array, js: Float32Array | null): Val => {
+      const next = this.outstanding.when([s, jv] as const, (sh: Float32Array, js: Float32Array | null): Val => {
         const si = sh.subarray(tile.b0 * n, tile.b1 * n);
         return js === null
           ? this.run(traceSetKernel, nb * R * P, [si], c)
@@ -265,7 +266,12 @@ export class GpujsBackend implements Backend<A> {
     this.shaped('traceContract', out, [P]);
     const parts = t.tiles!.map((tile) => {
       const E = tile.slot.value;
-      return when([dv] as const, (dl: Float32Array) => this.hostOf(this.run(traceContractKernel, P, [E, dl.subarray(tile.b0 * R, tile.b1 * R)], { R, P, n: 1, NB: tile.b1 - tile.b0 })));
+      return this.outstanding.when([dv] as const, (dl: Float32Array) => {
+        const c = this.run(traceContractKernel, P, [E, dl.subarray(tile.b0 * R, tile.b1 * R)], { R, P, n: 1, NB: tile.b1 - tile.b0 });
+        const h = this.hostOf(c);
+        this.release(c);
+        return h;
+      });
     });
     const inv = 1 / Math.max(1, B);
     const sum = (...cs: Float32Array[]): Float32Array => {
@@ -273,7 +279,7 @@ export class GpujsBackend implements Backend<A> {
       for (const c of cs) for (let p = 0; p < P; p++) acc[p] += c[p]!;
       return Float32Array.from(acc, (v) => v * inv);
     };
-    this.put(out, when(parts, sum) as Val);
+    this.put(out, this.outstanding.when(parts, sum) as Val);
   }
   private setSlot(slot: Slot, v: Val): void {
     const old = slot.value;
@@ -319,21 +325,14 @@ export class GpujsBackend implements Backend<A> {
     if (a.owner !== this || a.slot.disposed) this.own(op, a, a.tiles !== null);
     return a.tiles === null ? [a.slot.value] : a.tiles.map((t) => t.slot.value);
   }
-  private assemble(g: A, hs: readonly Float32Array[]): HostNdArray {
-    if (g.tiles === null) return hostView(Float32Array.from(hs[0]!.subarray(0, g.size)), g.shape);
-    const out = new Float32Array(g.size);
-    const per = g.shape[1]! * g.shape[2]!;
-    g.tiles.forEach((t, i) => out.set(hs[i]!.subarray(0, (t.b1 - t.b0) * per), t.b0 * per));
-    return hostView(out, g.shape);
-  }
   readSync(a: A): HostNdArray {
     const hs = this.values('read', a).map((v) => this.hostOf(v));
     if (hs.some((h) => isPromise(h))) throw new BackendArrayError('readSync', `the ${this.mode} mode computes asynchronously: use read`);
-    return this.assemble(a, hs as Float32Array[]);
+    return assemble(a, hs as Float32Array[]);
   }
   async read(a: A): Promise<HostNdArray> {
     const vals = this.values('read', a);
-    return this.assemble(a, await Promise.all(vals.map((v) => this.hostOf(v))));
+    return assemble(a, await Promise.all(vals.map((v) => this.hostOf(v))));
   }
   reshape(a: A, shape: readonly number[]): A {
     const g = this.own('reshape', a);
@@ -391,7 +390,7 @@ export const startGpujsBackend = async (options: GpujsBackendOptions): Promise<G
   const choice = options.webgpuAdapter ?? defaultWebgpuAdapter();
   await acquireWebgpu(choice);
   try {
-    webgpuStarted = await probeWebgpu(gpujs, choice);
+    await probeWebgpu(gpujs, choice);
     return new GpujsBackend(options);
   } finally {
     await releaseWebgpu(gpujs as { WebGPUContext?: { destroy(): Promise<void> } });

@@ -29,7 +29,8 @@ export interface GpujsBackendOptions {
 
 // The parts of gpu.js used here, typed locally (gpu.js's own .d.ts is loose about typed arrays).
 export interface GpuTexture {
-  toArray(): Float32Array;
+  /** A Promise in the 'webgpu' mode (a pipeline buffer is read back asynchronously). */
+  toArray(): Float32Array | Promise<Float32Array>;
   delete(): void;
 }
 export type GpuValue = Float32Array | GpuTexture;
