@@ -135,7 +135,7 @@ export const webgpuChoice = (): WebgpuAdapterChoice | null => installed?.choice 
 export const probeWebgpu = async (gpujs: GpuModule, choice: WebgpuAdapterChoice): Promise<BackendAdapter> => {
   const gpu = new gpujs.GPU({ mode: 'webgpu' });
   try {
-    const probe = gpu.createKernel(copyKernel, { output: [4], constants: { R: 1, P: 1, n: 1, NB: 1 }, precision: 'single' });
+    const probe = gpu.createKernel(copyKernel, { output: [4], constants: { R: 1, P: 1, n: 1, NB: 1, B0: 0 }, precision: 'single' });
     let got: GpuValue;
     try {
       got = await probe(new Float32Array([1, 2, 3, 4]));

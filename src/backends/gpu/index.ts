@@ -2,10 +2,9 @@
  * The gpu.js backend (subpath export `bplambda/gpu`; gpu.js is an optional peer dependency, loaded only here): a data
  * store of gpu.js values and every generic kernel as a gpu.js kernel, compiled from the sources of `sources.ts`
  * and `kernels.ts` once per geometry. In the GL modes arrays stay on the device as textures from one kernel to the
- * next (pipeline mode), except that the trace kernels read their J, synthesiser input and δ back to the host at
- * every call (to slice them per tile) and return the contraction from the host; traces larger than
- * `maxTileElements` are split into tiles of whole examples (texture limits, exact float32 indices). It registers no fused kernels: cells, losses and
- * optimisers are the composites of src/ops, as on any new backend.
+ * next (pipeline mode); traces larger than `maxTileElements` are split into tiles of whole examples (texture limits,
+ * exact float32 indices), whose kernels read J, s and δ at the tile's offset. It registers no fused kernels: cells,
+ * losses and optimisers are the composites of src/ops, as on any new backend.
  *
  * In the 'webgpu' mode (started by `startGpujsBackend`; WebGPU in Node from src/backends/gpu/dawn.ts) kernels return
  * Promises of device buffers (pipeline mode), which the store keeps and releases in order (src/backends/gpu/values.ts).
@@ -111,7 +110,7 @@ export class GpujsBackend implements Backend<A> {
       throw startError(mode, e);
     }
     // Probe: which kernel class does gpu.js really use?
-    const probe = this.gpu.createKernel(copyKernel, { output: [4], constants: { R: 1, P: 1, n: 1, NB: 1 } });
+    const probe = this.gpu.createKernel(copyKernel, { output: [4], constants: { R: 1, P: 1, n: 1, NB: 1, B0: 0 } });
     probe(new Float32Array([1, 2, 3, 4]));
     const actual = kernelMode(this.gpujs, probe);
     const adapter = gpujsAdapter(actual, (probe.kernel as { context?: unknown }).context);
@@ -223,11 +222,11 @@ export class GpujsBackend implements Backend<A> {
   }
 
   // -- traces ---------------------------------------------------------------------------------------------------
-  private linearInput(op: string, t: A, imm: ImmediateJacobian<A>): { s: Float32Array | Promise<Float32Array>; n: number } {
+  private linearInput(op: string, t: A, imm: ImmediateJacobian<A>): { s: Val; n: number } {
     const [B, R, P] = t.shape as [number, number, number];
     const n = imm.input.shape[1]!;
     if (imm.input.shape[0] !== B || P !== R * n + R) throw new BackendArrayError(op, `trace [${t.shape.join(', ')}] does not fit a linear synthesiser ${R}×${n} on [${imm.input.shape.join(', ')}]`);
-    return { s: this.hostOf(this.val(op, imm.input)), n };
+    return { s: this.val(op, imm.input), n };
   }
   /** The array's value, after checking that it has this shape. */
   private shaped(op: string, a: DeviceArray, shape: readonly number[]): Val {
@@ -240,46 +239,40 @@ export class GpujsBackend implements Backend<A> {
     const h = v instanceof Float32Array ? v : v.toArray();
     return isPromise<Float32Array>(h) ? this.outstanding.track(h) : h;
   }
+  // J, s and δ stay where they are: the kernels read a tile's examples at the offset B0.
   traceUpdate(E: A, J: A | null, decay: number, imm: ImmediateJacobian<A>, contract?: { readonly delta: A; readonly out: A }): void {
     const t = this.own('traceUpdate', E, true);
     if (contract !== undefined) this.traceContract(contract.out, contract.delta, E);
     const { s, n } = this.linearInput('traceUpdate', t, imm);
     const [, R, P] = t.shape as [number, number, number];
-    const jv = J === null ? null : this.hostOf(this.shaped('traceUpdate', J, [t.shape[0]!, R, R]));
+    const jv = J === null ? null : this.shaped('traceUpdate', J, [t.shape[0]!, R, R]);
     for (const tile of t.tiles!) {
       const nb = tile.b1 - tile.b0;
-      const c = { R, P, n, NB: nb };
-      const prev = tile.slot.value;
-      const next = this.outstanding.when([s, jv] as const, (sh: Float32Array, js: Float32Array | null): Val => {
-        const si = sh.subarray(tile.b0 * n, tile.b1 * n);
-        return js === null
-          ? this.run(traceSetKernel, nb * R * P, [si], c)
-          : this.run(traceUpdateKernel, nb * R * P, [prev, js.subarray(tile.b0 * R * R, tile.b1 * R * R), si, decay], c);
-      });
-      this.setSlot(tile.slot, next as Val);
+      const c = { R, P, n, NB: nb, B0: tile.b0 };
+      const next = jv === null ? this.run(traceSetKernel, nb * R * P, [s], c) : this.run(traceUpdateKernel, nb * R * P, [tile.slot.value, jv, s, decay], c);
+      this.setSlot(tile.slot, next);
     }
   }
+  /** Per tile the contraction, then their sum and the batch mean, on the device. */
   traceContract(out: A, delta: A, E: A): void {
     const t = this.own('traceContract', E, true);
     const [B, R, P] = t.shape as [number, number, number];
-    const dv = this.hostOf(this.shaped('traceContract', delta, [B, R]));
+    const dv = this.shaped('traceContract', delta, [B, R]);
     this.shaped('traceContract', out, [P]);
-    const parts = t.tiles!.map((tile) => {
-      const E = tile.slot.value;
-      return this.outstanding.when([dv] as const, (dl: Float32Array) => {
-        const c = this.run(traceContractKernel, P, [E, dl.subarray(tile.b0 * R, tile.b1 * R)], { R, P, n: 1, NB: tile.b1 - tile.b0 });
-        const h = this.hostOf(c);
+    if (t.tiles!.length === 0 || P === 0) return this.fill(out, 0);
+    let acc: Val | null = null;
+    for (const tile of t.tiles!) {
+      const c = this.run(traceContractKernel, P, [tile.slot.value, dv], { R, P, n: 1, NB: tile.b1 - tile.b0, B0: tile.b0 });
+      if (acc === null) acc = c;
+      else {
+        const sum = this.run(src.binarySource('add', [P], [1], [1]), P, [acc, c]);
+        this.release(acc);
         this.release(c);
-        return h;
-      });
-    });
-    const inv = 1 / Math.max(1, B);
-    const sum = (...cs: Float32Array[]): Float32Array => {
-      const acc = new Float64Array(P);
-      for (const c of cs) for (let p = 0; p < P; p++) acc[p] += c[p]!;
-      return Float32Array.from(acc, (v) => v * inv);
-    };
-    this.put(out, this.outstanding.when(parts, sum) as Val);
+        acc = sum;
+      }
+    }
+    this.put(out, this.run(src.binarySource('mul', [P], [1], null), P, [acc, 1 / Math.max(1, B)]));
+    this.release(acc!);
   }
   private setSlot(slot: Slot, v: Val): void {
     const old = slot.value;

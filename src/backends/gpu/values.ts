@@ -16,10 +16,6 @@ export const quiet = <T>(p: Promise<T>): Promise<T> => {
   p.catch(() => undefined);
   return p;
 };
-/** f of the values, at once where none is a Promise, else once all have resolved. */
-export const when = <T extends readonly unknown[], R>(vals: { readonly [K in keyof T]: T[K] | Promise<T[K]> }, f: (...v: T) => R | Promise<R>): R | Promise<R> =>
-  vals.some((v) => isPromise(v)) ? quiet(Promise.all(vals).then((v) => f(...(v as unknown as T)))) : f(...(vals as unknown as T));
-
 const noop = (): void => undefined;
 
 /**
@@ -31,11 +27,6 @@ export class Outstanding {
   track<T>(p: Promise<T>): Promise<T> {
     this.all = Promise.all([this.all, p.then(noop, noop)]).then(noop);
     return quiet(p);
-  }
-  /** `when`, tracked: work deferred until its values resolve is outstanding too. */
-  when<T extends readonly unknown[], R>(vals: { readonly [K in keyof T]: T[K] | Promise<T[K]> }, f: (...v: T) => R | Promise<R>): R | Promise<R> {
-    const r = when(vals, f);
-    return isPromise<R>(r) ? this.track(r) : r;
   }
   release(v: StoreValue): void {
     void this.all.then(() => v).then((x) => (x instanceof Float32Array ? undefined : x.delete()), noop);
