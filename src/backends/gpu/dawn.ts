@@ -111,8 +111,10 @@ export const releaseWebgpu = async (gpujs: { WebGPUContext?: { destroy(): Promis
   installed = null;
   started = null;
   if (restore === null) return;
-  await gpujs.WebGPUContext?.destroy();
+  // Both at once, so that a backend started while the device is being destroyed finds neither.
+  const destroyed = gpujs.WebGPUContext?.destroy();
   restore();
+  await destroyed;
 };
 
 /** The adapter of the device probed by `probeWebgpu` while WebGPU is acquired (null otherwise). */
