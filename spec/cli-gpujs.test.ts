@@ -168,4 +168,13 @@ describe('sweep and bench on a gpu.js backend', () => {
     expect(gl.code).toBe(3);
     expect(gl.stderr).toMatch(/^bplambda bench: backend gpujs \(mode 'headlessgl'\) cannot start/);
   });
+
+  it.skipIf(webgpuUnavailable !== null)(`bench times no single kernel on gpujs-webgpu, whose calls return before the work is done${webgpuUnavailable === null ? '' : ` (cannot start here: ${webgpuUnavailable})`}`, () => {
+    const flags = ['--task', 'toy', '--batches', '1', '--warmup', '0', '--computation', 'traces', '--json'];
+    const gpu = JSON.parse(cli('bench', ...flags, '--backend', 'gpujs-webgpu').stdout);
+    expect([gpu.gflops, gpu.denseGflops, gpu.denseShare]).toEqual([null, null, null]);
+    expect(gpu.msPerBatch).toBeGreaterThan(0);
+    // The emulated modes work on the calling thread: their trace update is timed per call.
+    expect(JSON.parse(cli('bench', ...flags, '--backend', 'gpujs-webasm').stdout).gflops).toBeGreaterThan(0);
+  });
 });

@@ -56,7 +56,11 @@ export interface BenchResult {
   readonly msPerStep: number;
   /** Threads the backend ran on. */
   readonly threads: number;
-  /** Trace-update GFLOP/s (null without traces). */
+  /**
+   * Trace-update GFLOP/s (null without traces, and null where a kernel call returns before its work is done: the
+   * gpu.js GPU modes, whose kernels are queued on the device; only their whole batches, which read back their
+   * metrics, are timed).
+   */
   readonly gflops: number | null;
   /**
    * GFLOP/s of the dense products as the trainer calls them (the generic matmul and the fused cell forward and
@@ -179,7 +183,9 @@ export const runBench = async (o: BenchOptions): Promise<BenchResult> => {
     }
     const T = batches[0]!.length === 0 ? 0 : batches[0]![0]!.inputs.length;
     const ms = median(times);
-    const hasTrace = clock.flops > 0;
+    // Timing around a call measures the work only where the call does it before returning (see `gflops`).
+    const timedPerCall = backend.name !== 'gpujs' || backend.mode === 'cpu' || backend.mode === 'webasm';
+    const hasTrace = clock.flops > 0 && timedPerCall;
     const full = buildConfig(o.task, 'paper');
     const result: BenchResult = {
       task: o.task,
@@ -199,8 +205,8 @@ export const runBench = async (o: BenchOptions): Promise<BenchResult> => {
       msPerStep: ms / Math.max(1, T),
       threads: (backend as { threads?: number }).threads ?? 1,
       gflops: hasTrace ? clock.flops / (clock.ms * 1e6) : null,
-      denseGflops: dense.flops > 0 ? dense.flops / (dense.ms * 1e6) : null,
-      denseShare: dense.flops > 0 ? dense.ms / times.reduce((x, y) => x + y, 0) : null,
+      denseGflops: dense.flops > 0 && timedPerCall ? dense.flops / (dense.ms * 1e6) : null,
+      denseShare: dense.flops > 0 && timedPerCall ? dense.ms / times.reduce((x, y) => x + y, 0) : null,
       traceMsPerBatch: hasTrace ? clock.ms / o.batches : null,
       traceGflopPerBatch: hasTrace ? clock.flops / o.batches / 1e9 : null,
       backendPeakMB: backend.memory().peakBytes / 2 ** 20,
