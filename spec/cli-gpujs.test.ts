@@ -11,8 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { unitRoundoff } from '../src/backends/backend.js';
-import { BackendUnavailableError } from '../src/backends/errors.js';
-import { startGpujsBackend } from '../src/backends/gpu/index.js';
+import { webgpuUnavailable as webgpuStartFailure } from '../test-support/webgpu.js';
 
 const root = join(import.meta.dirname, '..');
 const main = join(root, 'dist/src/cli/main.js');
@@ -47,16 +46,7 @@ const eps = unitRoundoff(32);
 const lossTolerance = 4 * ((n * eps) / (1 - n * eps));
 
 /** Whether gpu.js's WebGPU mode starts here (null), else why not (docs/gpu.md, "WebGPU in Node"). */
-const webgpuUnavailable = await startGpujsBackend({ mode: 'webgpu' }).then(
-  (b) => {
-    b.destroy();
-    return null;
-  },
-  (e: unknown) => {
-    if (e instanceof BackendUnavailableError) return e.reason;
-    throw e;
-  },
-);
+const webgpuUnavailable = await webgpuStartFailure();
 /** An adapter name Dawn does not have: the webgpu mode then cannot start. */
 const NO_ADAPTER = { BPLAMBDA_WEBGPU_ADAPTER: 'no adapter has this name' };
 

@@ -11,6 +11,7 @@ import { BackendArrayError, BackendUnavailableError } from '../../src/backends/e
 import { webgpuAdapter } from '../../src/backends/gpu/adapter.js';
 import { gpujsBackend, startGpujsBackend } from '../../src/backends/gpu/index.js';
 import { backendByName, backendInfo } from '../../src/backends/registry.js';
+import { webgpuUnavailable } from '../../test-support/webgpu.js';
 
 describe('WebGPU adapter info', () => {
   it('names the device with its description, and a fallback adapter or a software renderer is software', () => {
@@ -40,16 +41,7 @@ describe('gpujs webgpu', () => {
 });
 
 /** Whether WebGPU starts here on the default adapter (the reason where it does not). */
-const startable = await startGpujsBackend({ mode: 'webgpu' }).then(
-  (b) => {
-    b.destroy();
-    return null;
-  },
-  (e: unknown) => {
-    if (e instanceof BackendUnavailableError) return e.reason;
-    throw e;
-  },
-);
+const startable = await webgpuUnavailable();
 
 describe.skipIf(startable !== null)(`gpujs webgpu on this machine${startable === null ? '' : ` (cannot start: ${startable})`}`, () => {
   it('backendByName starts it and reports the mode and the adapter; a second adapter choice in the process is refused', async () => {
