@@ -66,6 +66,8 @@ export const corruptionsOf = (kind: MethodKind, cell: 'rnn' | 'lstm'): Corruptio
     ...each(['model', 'outputSize'], bad.count),
     ...each(['model', 'cell'], [null, {}, 'rnn', undefined]),
     ...each(m('kind'), ['bplambda', 'BPTT', 1, undefined]),
+    ...each(['method'], [3, [1], null, undefined]),
+    ...each(['network'], ['adam', null, undefined]),
     ...each(['network', 'kind'], ['adamw', undefined]),
     ...each(['network', 'lr'], bad.nonNegative),
     ...each(['network', 'beta1'], [1, -0.1, Number.NaN]),

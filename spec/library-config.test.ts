@@ -9,6 +9,7 @@ import { type BpLambdaContext, bpLambdaSequence } from '../src/core/bplambda.js'
 import { bptt } from '../src/core/bptt.js';
 import { DivergenceError, InvalidInputError } from '../src/core/errors.js';
 import { lossAndGrad } from '../src/core/model.js';
+import { describe as describeValue } from '../src/core/schema.js';
 import { initModel, initSynthesiser } from '../src/core/init.js';
 import { type LearnerConfig, learnerInit, trainBatch } from '../src/core/learner.js';
 import { lstmCell } from '../src/core/lstm.js';
@@ -119,6 +120,30 @@ describe('the learner and the trainer refuse the malformed configurations of the
   it('trainer options are checked', () => {
     expect(refusal(() => createTrainer(referenceBackend(), base, { computation: 'online' as never })).message).toBe("options.computation is 'online', expected one of 'traces', 'forward-view'");
     expect(refusal(() => createTrainer(referenceBackend(), base, { computaton: 'traces' } as never)).path).toBe('options.computaton');
+  });
+});
+
+describe('what the errors say', () => {
+  it('describe: each kind of value in a few words', () => {
+    const cases: [unknown, string][] = [
+      ['x', "'x'"], [1.5, '1.5'], [Number.NaN, 'NaN'], [true, 'true'], [null, 'null'], [10n, '10'], [() => 1, 'a function'],
+      [new Float64Array(3), 'a Float64Array of length 3'], [[1, 'a', null], "[1, 'a', null]"], [Array.from({ length: 9 }, () => 0), 'an array of length 9'],
+      [Array.from({ length: 8 }, () => 0), '[0, 0, 0, 0, 0, 0, 0, 0]'], [[[1]], 'an array of length 1'], [[{}], 'an array of length 1'], [{}, 'an object'], [undefined, 'undefined'], [Symbol('s'), 'symbol'],
+    ];
+    for (const [v, words] of cases) expect(describeValue(v)).toBe(words);
+  });
+  it('a value that is not an object where an object is expected', () => {
+    const ctx = bpContext();
+    expect(refusal(() => bpLambdaSequence({ ...ctx, options: 3 as never }, smallBatch)).message).toBe('options is 3, expected an object');
+    expect(refusal(() => cpuBackend('fast' as never)).message).toBe("options is 'fast', expected an object");
+    expect(refusal(() => learnerInit({ ...configOf('bptt', 'rnn'), method: [1] as never }, rngFromSeed(0))).message).toBe('method is [1], expected an object');
+  });
+  it('an array of the wrong kind', () => {
+    expect(refusal(() => mlpSynthesiser(3, 4 as never, 3)).message).toBe('hidden is 4, expected a list of integers ≥ 1');
+    const base = configOf('bp-lambda', 'rnn');
+    expect(refusal(() => learnerInit(corrupt(base, { path: ['method', 'synthesiser', 'hidden'], value: 'x' }), rngFromSeed(0))).message).toBe(
+      "method.synthesiser.hidden is 'x', expected a list of layer sizes (integers ≥ 1; empty: linear)",
+    );
   });
 });
 

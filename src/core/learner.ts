@@ -100,6 +100,9 @@ export interface BatchMetrics {
   readonly synthUpdateNorm?: number;
 }
 
+/** The words for a union of records given something else than an object (its own issues keep theirs). */
+const notAnObject = { error: (issue: { code: string }) => (issue.code === 'invalid_type' ? 'an object' : undefined) };
+
 const optimiserSchema = z.discriminatedUnion('kind', [
   record({
     kind: z.literal('adam'),
@@ -110,7 +113,7 @@ const optimiserSchema = z.discriminatedUnion('kind', [
   }),
   record({ kind: z.literal('sgd'), lr: numberField(RULES.nonNegative) }),
   record({ kind: z.literal('frozen') }),
-]);
+], notAnObject);
 
 const synthesiserSpecSchema = record({ hidden: z.array(numberField(RULES.count), { error: 'a list of layer sizes (integers ≥ 1; empty: linear)' }) });
 const ALIGNS = ['start', 'end'] as const;
@@ -130,7 +133,7 @@ const methodSchema = z.discriminatedUnion('kind', [
   record({ kind: z.literal('tbptt'), n: numberField(RULES.count), align: oneOfField(ALIGNS) }),
   record({ kind: z.literal('bptt') }),
   record({ kind: z.literal('eprop') }),
-]);
+], notAnObject);
 
 const learnerConfigSchema = record({
   // Checked by its own schema (checkModel), which names its fields under 'model'.

@@ -76,8 +76,8 @@ export const describe = (v: unknown): string => {
 
 const found = (v: unknown): string => (v === undefined ? 'is missing' : `is ${describe(v)}`);
 
-const at = (value: unknown, path: readonly PropertyKey[]): unknown =>
-  path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), value);
+// zod reports a path only through objects and arrays it entered, so each step indexes one.
+const at = (value: unknown, path: readonly PropertyKey[]): unknown => path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown>)[k], value);
 
 const join = (root: string, path: string): string => (root === '' ? path : path === '' ? root : path.startsWith('[') ? `${root}${path}` : `${root}.${path}`);
 
@@ -89,8 +89,8 @@ export const configError = (issue: z.core.$ZodIssue, value: unknown, root: strin
     const options = (issue as unknown as { options: readonly string[] }).options;
     return new InvalidInputError(path, listOf(options), found(at(value, issue.path as PropertyKey[])));
   }
-  const expected = /^Invalid/.test(issue.message) ? issue.message.replace(/^Invalid input: (expected )?/, '').replace(/, received \w+$/, '') : issue.message;
-  return new InvalidInputError(path, expected, found(at(value, issue.path as PropertyKey[])));
+  // Every schema built here states what it expects in words (numberField, oneOfField, record, arrays' own errors).
+  return new InvalidInputError(path, issue.message, found(at(value, issue.path as PropertyKey[])));
 };
 
 /** Check `value` against `schema` and return it unchanged; the first problem is thrown as an InvalidInputError. */

@@ -50,7 +50,7 @@ const optionsSchema = record({
   mode: oneOfField(GPUJS_MODES),
   gpujs: z.unknown().optional(),
   maxTileElements: numberField(RULES.count).optional(),
-  webgpuAdapter: z.string().min(1).optional(),
+  webgpuAdapter: z.custom<string>((v) => typeof v === 'string' && v !== '', { error: "'opengles', 'vulkan' or an adapter's name" }).optional(),
 });
 
 
