@@ -1,60 +1,13 @@
 /**
  * The demo page: two panels that train in the page without freezing it. Work runs in small chunks (one batch
  * of one lane at a time, about 12 ms per slice, then a setTimeout yield); charts are redrawn on animation frames.
- * The state the end-to-end test reads is published on `window.__bplambda` (see DemoHooks).
+ * The state the end-to-end test reads is published on `window.__bplambda` (see DemoHooks, demo/src/hooks.ts).
  */
-import { type BackendChoice, type StartedBackend, isBackendChoice, startBackend, webGlInfo } from './backends.js';
+import { type BackendChoice, type StartedBackend, isBackendChoice, offerWebGpu, startBackend, webGlInfo, webGpuInfo, webGpuStatus } from './backends.js';
 import { LineChart, type Series } from './chart.js';
 import { CopyLab, defaultCopySettings } from './copyLab.js';
+import type { DemoHooks } from './hooks.js';
 import { SEQ_LEN_MAX, SEQ_LEN_MIN, type ToySettings, ToyLab, defaultToySettings } from './toyLab.js';
-
-export interface DemoHooks {
-  /** True once the page has wired its controls. */
-  ready: boolean;
-  toyRunning: boolean;
-  /** Completed alignment updates of the toy panel (rounds of one batch per lane). */
-  alignmentUpdates: number;
-  /** First-step (t = 1) alignment of each lane after the last update, keyed bp0, bp0.5, bp1. */
-  firstStepAlignment: Record<string, number>;
-  /** Mean alignment over t = 1 … T−1 of each lane after the last update. */
-  meanAlignment: Record<string, number>;
-  /** The toy panel's backend: what was asked for, and the backend and mode that actually run. */
-  backendRequested: BackendChoice;
-  backendName: string;
-  backendMode: string;
-  backendLabel: string;
-  /** Why the backend asked for is not the one running, or null. */
-  backendFallback: string | null;
-  /** Threads the toy panel's backend runs on, and why only one where the machine has more (or null). */
-  backendThreads: number;
-  backendThreadsNote: string | null;
-  /** Set while a backend is starting. */
-  backendSwitching: boolean;
-  webgl: { webgl2: boolean; webgl: boolean; renderer: string | null; software: boolean };
-  settings: ToySettings;
-  copy: {
-    running: boolean;
-    batches: number;
-    n: number;
-    r: number;
-    length: number;
-    solvedLength: number;
-    backendName: string;
-    backendMode: string;
-    backendFallback: string | null;
-    threads: number;
-    threadsNote: string | null;
-    /** The CPU backend's workers: started, chunks of work given to them (null for other backends). */
-    workers: { started: number; dispatched: number } | null;
-  };
-  errors: string[];
-}
-
-declare global {
-  interface Window {
-    __bplambda?: DemoHooks;
-  }
-}
 
 const COLORS = ['#c0392b', '#e08e0b', '#1f6fb4', '#2e8b57', '#8e44ad'];
 const SLICE_MS = 12;
@@ -71,6 +24,7 @@ const fixed = (v: number, digits = 3): string => (Number.isFinite(v) ? v.toFixed
 // State
 
 const webgl = webGlInfo();
+const webgpu = await webGpuInfo();
 let toyBackend: StartedBackend = await startBackend('reference');
 let copyBackend: StartedBackend = await startBackend('reference');
 const toy = new ToyLab(defaultToySettings, toyBackend.backend);
@@ -92,10 +46,12 @@ const hooks: DemoHooks = {
   backendMode: toyBackend.mode,
   backendLabel: toyBackend.label,
   backendFallback: null,
+  backendAdapter: null,
   backendThreads: 1,
   backendThreadsNote: null,
   backendSwitching: false,
   webgl,
+  webgpu,
   settings: toy.current,
   copy: {
     running: false,
@@ -107,6 +63,7 @@ const hooks: DemoHooks = {
     backendName: copyBackend.name,
     backendMode: copyBackend.mode,
     backendFallback: null,
+    backendAdapter: null,
     threads: copyBackend.threads,
     threadsNote: copyBackend.threadsNote,
     workers: copyBackend.workers(),
@@ -199,6 +156,7 @@ const showBackend = (prefix: 'toy' | 'copy', b: StartedBackend): void => {
   mode.dataset.name = b.name;
   mode.dataset.mode = b.mode;
   mode.dataset.threads = String(b.threads);
+  mode.dataset.adapterKind = b.adapter?.kind ?? '';
   const note = $(`${prefix}-backend-note`);
   const text = [b.fallback, b.threadsNote].filter((x) => x !== null).join('; ');
   note.textContent = text;
@@ -215,6 +173,7 @@ const publish = (): void => {
   hooks.backendMode = toyBackend.mode;
   hooks.backendLabel = toyBackend.label;
   hooks.backendFallback = toyBackend.fallback;
+  hooks.backendAdapter = toyBackend.adapter;
   hooks.backendThreads = toyBackend.threads;
   hooks.backendThreadsNote = toyBackend.threadsNote;
   hooks.backendSwitching = toySwitching;
@@ -229,6 +188,7 @@ const publish = (): void => {
     backendName: copyBackend.name,
     backendMode: copyBackend.mode,
     backendFallback: copyBackend.fallback,
+    backendAdapter: copyBackend.adapter,
     threads: copyBackend.threads,
     threadsNote: copyBackend.threadsNote,
     workers: copyBackend.workers(),
@@ -389,6 +349,9 @@ copyBackendSelect.addEventListener('change', () => {
 $('webgl-status').textContent = webgl.webgl2 || webgl.webgl
   ? `This browser gives ${webgl.webgl2 ? 'WebGL2' : 'WebGL 1'}${webgl.renderer === null ? '' : ` on ${webgl.renderer}`}${webgl.software ? ' (software rendering: expect the gpu.js backend to be slower than the CPU)' : ''}.`
   : 'WebGL is unavailable in this browser: the gpu.js backend cannot start, and the panels run on the reference backend.';
+$('webgpu-status').textContent = webGpuStatus(webgpu);
+offerWebGpu(toyBackendSelect, webgpu);
+offerWebGpu(copyBackendSelect, webgpu);
 
 // Initial backends: the toy panel on the reference; the copy-repeat panel on gpu.js WebGL when it starts.
 showBackend('toy', toyBackend);

@@ -5,87 +5,19 @@
  * WebGL and checks the page reports the mode that actually runs (WebGL in software, SwiftShader, without a GPU),
  * runs the copy-repeat panel, and saves a screenshot to test-artifacts/demo.png (UPDATE_DEMO_SCREENSHOT=1 also
  * copies it to docs/demo.png). A second browser with WebGL disabled checks that the page says so and runs on the
- * reference backend.
+ * reference backend. WebGPU: with the default flags Chromium gives no WebGPU adapter, and the page must say so,
+ * offer the choice disabled and never claim WebGPU; with --enable-unsafe-webgpu it gives SwiftShader's, and both
+ * panels must run gpu.js WebGPU on it (skipped, with the reason, where this Chromium gives no adapter even then).
  *
  * Skipped, with the reason in its name, when Chromium is not installed (CHROMIUM_PATH, default /usr/bin/chromium).
  */
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, type PageGlobals, WEBGPU_ARGS, hasChromium, hooks, launch, openPage, probeWebGpu, problems, webGpuMissing } from './browser.js';
 import { REPO, type Served, buildDemo, serveStatic } from './serve.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 const ARTIFACTS = join(REPO, 'test-artifacts');
-
-/** The flags this machine needs: no sandbox as root, no background connections (the network is closed). */
-const ARGS = [
-  '--no-sandbox',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-  // WebGL through ANGLE on SwiftShader where there is no GPU (Chromium 156 wants this explicitly).
-  '--enable-unsafe-swiftshader',
-];
-
-/** What the page publishes on window.__bplambda (a subset, see demo/src/main.ts). */
-interface Hooks {
-  ready: boolean;
-  alignmentUpdates: number;
-  firstStepAlignment: Record<string, number>;
-  backendRequested: string;
-  backendName: string;
-  backendMode: string;
-  backendLabel: string;
-  backendFallback: string | null;
-  backendSwitching: boolean;
-  webgl: { webgl2: boolean; webgl: boolean; renderer: string | null; software: boolean };
-  copy: {
-    batches: number;
-    backendName: string;
-    backendMode: string;
-    backendFallback: string | null;
-    length: number;
-    threads: number;
-    threadsNote: string | null;
-    workers: { started: number; dispatched: number } | null;
-  };
-  errors: string[];
-}
-
-/**
- * The browser globals that the functions run in the page use, typed here because the root tsconfig has no DOM
- * library (the casts are erased; the functions are sent to the page as source text).
- */
-interface PageGlobals {
-  __bplambda: Hooks;
-  navigator: { hardwareConcurrency: number };
-  document: { querySelector(selector: string): { querySelectorAll(selector: string): Iterable<{ getAttribute(name: string): string | null }> } | null };
-}
-
-const hooks = (page: Page): Promise<Hooks> => page.evaluate(() => JSON.parse(JSON.stringify((globalThis as unknown as PageGlobals).__bplambda)) as Hooks);
-
-const launch = async (extra: string[] = []): Promise<Browser> => {
-  const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...ARGS, ...extra], timeout: 20_000 });
-};
-
-const openPage = async (browser: Browser, url: string): Promise<Page> => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  (page as Page & { problems?: string[] }).problems = problems;
-  await page.goto(url);
-  await page.waitForFunction(() => (globalThis as unknown as Partial<PageGlobals>).__bplambda?.ready === true, null, { timeout: 15_000 });
-  return page;
-};
 
 const name = hasChromium
   ? 'demo page in headless Chromium (playwright-core)'
@@ -208,7 +140,7 @@ describe.skipIf(!hasChromium)(name, () => {
 
       h = await hooks(page);
       expect(h.errors).toEqual([]);
-      expect((page as Page & { problems?: string[] }).problems).toEqual([]);
+      expect(problems(page)).toEqual([]);
     } finally {
       await browser.close();
     }
@@ -272,4 +204,137 @@ describe.skipIf(!hasChromium)(name, () => {
       await browser.close();
     }
   }, 40_000);
+
+  it('without a WebGPU adapter (the default flags) says why, offers gpu.js WebGPU disabled, and a panel asked for it runs on the reference saying why', async () => {
+    const browser = await launch();
+    try {
+      const page = await openPage(browser, served.url);
+      // Debian's Chromium 156 headless without --enable-unsafe-webgpu: navigator.gpu is there, requestAdapter() gives null.
+      const probe = await probeWebGpu(page);
+      expect(webGpuMissing(probe, []), 'this Chromium gives WebGPU an adapter without --enable-unsafe-webgpu: find flags that take it away (docs/demo.md, "WebGPU")').not.toBeNull();
+      let h = await hooks(page);
+      expect(h.webgpu.available).toBe(false);
+      expect(h.webgpu.adapter).toBeNull();
+      const reason = h.webgpu.reason!;
+      expect(reason).toContain(probe.navigatorGpu ? 'navigator.gpu' : 'no navigator.gpu');
+      const status = await page.locator('#webgpu-status').textContent();
+      expect(status).toContain('WebGPU is unavailable in this browser');
+      expect(status).toContain(reason);
+      for (const panel of ['toy', 'copy']) {
+        const option = page.locator(`#${panel}-backend option[value="gpujs-webgpu"]`);
+        expect(await option.evaluate((o: { disabled: boolean }) => o.disabled)).toBe(true);
+        expect(await option.textContent()).toContain('unavailable');
+        expect(await option.getAttribute('data-reason')).toBe(reason);
+      }
+      // Asked for anyway (through the menu's change event, the option being disabled): the gpu.js backend refuses to
+      // start, and the panel says why and runs on the reference; neither panel claims WebGPU.
+      await page.locator('#toy-backend').evaluate((s: { value: string; dispatchEvent(e: unknown): boolean }) => {
+        s.value = 'gpujs-webgpu';
+        s.dispatchEvent(new (globalThis as unknown as { Event: new (type: string) => unknown }).Event('change'));
+      });
+      await page.waitForFunction(
+        () => {
+          const b = (globalThis as unknown as PageGlobals).__bplambda;
+          return b.backendRequested === 'gpujs-webgpu' && !b.backendSwitching;
+        },
+        null,
+        { timeout: 20_000 },
+      );
+      h = await hooks(page);
+      expect(h.backendName).toBe('reference');
+      expect(h.backendMode).toBe('js-f64');
+      expect(h.backendAdapter).toBeNull();
+      expect(h.backendFallback).toContain('WebGPU is unavailable in this browser');
+      if (probe.navigatorGpu) expect(h.backendFallback).toContain("the browser's WebGPU (navigator.gpu) gives no adapter");
+      expect(await page.locator('#toy-backend-note').textContent()).toContain('running on the reference backend');
+      expect(await page.locator('#toy-backend-mode').getAttribute('data-mode')).toBe('js-f64');
+      expect(await page.locator('#toy-backend-mode').textContent()).not.toContain('WebGPU');
+      expect(h.copy.backendMode).not.toBe('webgpu');
+      await page.click('#toy-start');
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).__bplambda.alignmentUpdates >= 3, null, { timeout: 20_000 });
+      h = await hooks(page);
+      expect(h.errors).toEqual([]);
+      expect(problems(page)).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
+  it(`with ${WEBGPU_ARGS.join(' ')}: both panels run gpu.js WebGPU on the adapter Chromium gives (software, SwiftShader), going on from the learned parameters`, async (ctx) => {
+    const browser = await launch(WEBGPU_ARGS);
+    try {
+      const page = await openPage(browser, served.url);
+      const missing = webGpuMissing(await probeWebGpu(page), WEBGPU_ARGS);
+      if (missing !== null) {
+        console.warn(`SKIPPED: the demo on gpu.js WebGPU: ${missing}`);
+        ctx.skip(missing);
+      }
+      let h = await hooks(page);
+      expect(h.webgpu.available).toBe(true);
+      expect(h.webgpu.adapter?.kind).toBe('software');
+      expect(await page.locator('#webgpu-status').textContent()).toContain('This browser gives WebGPU on');
+      expect(await page.locator('#toy-backend option[value="gpujs-webgpu"]').evaluate((o: { disabled: boolean }) => o.disabled)).toBe(false);
+
+      // Learn on the reference first; then switch the toy panel to WebGPU.
+      await page.click('#toy-start');
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).__bplambda.alignmentUpdates >= 20, null, { timeout: 30_000 });
+      await page.selectOption('#toy-backend', 'gpujs-webgpu');
+      await page.waitForFunction(
+        () => {
+          const b = (globalThis as unknown as PageGlobals).__bplambda;
+          return b.backendRequested === 'gpujs-webgpu' && !b.backendSwitching;
+        },
+        null,
+        { timeout: 30_000 },
+      );
+      h = await hooks(page);
+      expect(h.backendFallback).toBeNull();
+      expect(h.backendName).toBe('gpujs');
+      expect(h.backendMode).toBe('webgpu');
+      expect(h.backendAdapter?.kind).toBe('software');
+      expect(h.backendAdapter).toEqual(h.webgpu.adapter);
+      const modeEl = page.locator('#toy-backend-mode');
+      expect(await modeEl.getAttribute('data-mode')).toBe('webgpu');
+      expect(await modeEl.getAttribute('data-adapter-kind')).toBe('software');
+      expect(await modeEl.textContent()).toContain('gpu.js WebGPU');
+      expect(await modeEl.textContent()).toContain('software adapter');
+
+      // Training goes on, on WebGPU, from the learned parameters: the alignments keep changing, finite, BP(1) ahead.
+      const at = h.alignmentUpdates;
+      const first = h.firstStepAlignment;
+      await page.waitForFunction((n) => (globalThis as unknown as PageGlobals).__bplambda.alignmentUpdates >= n + 5, at, { timeout: 40_000 });
+      h = await hooks(page);
+      expect(h.backendMode).toBe('webgpu');
+      for (const v of [...Object.values(h.firstStepAlignment), ...Object.values(h.meanAlignment)]) expect(Number.isFinite(v)).toBe(true);
+      expect(Object.keys(h.firstStepAlignment).sort()).toEqual(['bp0', 'bp0.5', 'bp1']);
+      expect(h.firstStepAlignment).not.toEqual(first);
+      expect(h.firstStepAlignment.bp1!).toBeGreaterThan(h.firstStepAlignment.bp0!);
+
+      // The copy-repeat panel on WebGPU too (the two panels share gpu.js's one WebGPU device).
+      await page.selectOption('#copy-backend', 'gpujs-webgpu');
+      await page.waitForFunction(
+        () => {
+          const c = (globalThis as unknown as PageGlobals).__bplambda.copy;
+          return c.backendMode === 'webgpu' || c.backendFallback !== null;
+        },
+        null,
+        { timeout: 30_000 },
+      );
+      await page.click('#copy-start');
+      await page.waitForFunction(() => (globalThis as unknown as PageGlobals).__bplambda.copy.batches >= 5, null, { timeout: 40_000 });
+      h = await hooks(page);
+      expect(h.copy.backendFallback).toBeNull();
+      expect(h.copy.backendName).toBe('gpujs');
+      expect(h.copy.backendMode).toBe('webgpu');
+      expect(h.copy.backendAdapter?.kind).toBe('software');
+      expect(await page.locator('#copy-backend-mode').getAttribute('data-mode')).toBe('webgpu');
+      const updates = h.alignmentUpdates;
+      await page.waitForFunction((n) => (globalThis as unknown as PageGlobals).__bplambda.alignmentUpdates >= n + 2, updates, { timeout: 40_000 });
+      h = await hooks(page);
+      expect(h.errors).toEqual([]);
+      expect(problems(page)).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 150_000);
 });

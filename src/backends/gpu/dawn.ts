@@ -127,8 +127,17 @@ export const retainWebgpu = (): BackendAdapter | null => {
   return started;
 };
 
+/** Whether the WebGPU acquired is the JavaScript engine's own navigator.gpu (a browser's), not a Dawn instance made here. */
+export const ownWebgpu = (): boolean => installed !== null && !installed.ours;
+
+/** What to do where the browser's own WebGPU gives no adapter or fails the probe (docs/demo.md, "WebGPU"). */
+const BROWSER_WEBGPU_REMEDY =
+  "Use a browser whose WebGPU gives an adapter: with a GPU and WebGPU enabled, or Chromium started with --enable-unsafe-webgpu for its software adapter (SwiftShader). Or use mode 'webgl2'. See docs/demo.md.";
+
 /** The adapter choice WebGPU runs on in this process (null before `acquireWebgpu`). */
 export const webgpuChoice = (): WebgpuAdapterChoice | null => installed?.choice ?? null;
+
+const remedy = (choice: WebgpuAdapterChoice): string => (ownWebgpu() ? BROWSER_WEBGPU_REMEDY : webgpuRemedy(choice));
 
 /**
  * Run a probe kernel in gpu.js's 'webgpu' mode (WebGPU acquired) and check its result: the adapter of gpu.js's
@@ -143,13 +152,16 @@ export const probeWebgpu = async (gpujs: GpuModule, choice: WebgpuAdapterChoice)
       got = await probe(new Float32Array([1, 2, 3, 4]));
     } catch (e) {
       const message = (e as Error).message.split('\n')[0]!;
-      const why = /no adapter/i.test(message) ? `WebGPU found no adapter for '${choice}'` : `the WebGPU probe kernel failed on '${choice}' (${message})`;
-      throw new BackendUnavailableError('gpujs', 'webgpu', why, webgpuRemedy(choice));
+      const own = ownWebgpu();
+      const why = /no adapter/i.test(message)
+        ? own ? "the browser's WebGPU (navigator.gpu) gives no adapter" : `WebGPU found no adapter for '${choice}'`
+        : `the WebGPU probe kernel failed on ${own ? "the browser's WebGPU" : `'${choice}'`} (${message})`;
+      throw new BackendUnavailableError('gpujs', 'webgpu', why, remedy(choice));
     }
     const actual = kernelMode(gpujs, probe);
-    if (actual !== 'webgpu') throw new BackendUnavailableError('gpujs', 'webgpu', `gpu.js runs '${actual}' kernels where 'webgpu' was asked for`, webgpuRemedy(choice));
+    if (actual !== 'webgpu') throw new BackendUnavailableError('gpujs', 'webgpu', `gpu.js runs '${actual}' kernels where 'webgpu' was asked for`, remedy(choice));
     const values = got instanceof Float32Array ? [...got] : [];
-    if (values.join() !== '1,2,3,4') throw new BackendUnavailableError('gpujs', 'webgpu', `the probe kernel returned [${values.join(', ')}], not [1, 2, 3, 4]`, webgpuRemedy(choice));
+    if (values.join() !== '1,2,3,4') throw new BackendUnavailableError('gpujs', 'webgpu', `the probe kernel returned [${values.join(', ')}], not [1, 2, 3, 4]`, remedy(choice));
     const context = (probe.kernel as { context?: { adapter?: { info?: object } } }).context;
     probe.destroy?.();
     return (started = webgpuAdapter(context?.adapter?.info));
