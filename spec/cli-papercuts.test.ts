@@ -47,6 +47,17 @@ describe('bench speaks the words of run', () => {
     expect(r.stderr).toMatch(message);
   });
 
+  it('--schedule times the step schedule of BP(λ) and is refused for other methods', () => {
+    const step = cli(['bench', '--task', 'toy', '--schedule', 'step', '--batches', '1', '--warmup', '0', '--json']);
+    expect(step.code, step.stderr).toBe(0);
+    expect(JSON.parse(step.stdout)).toMatchObject({ method: 'bp-lambda', schedule: 'step' });
+    const byDefault = cli(['bench', '--task', 'toy', '--batches', '1', '--warmup', '0', '--json']);
+    expect(JSON.parse(byDefault.stdout)).toMatchObject({ schedule: 'sequence' });
+    const bptt = cli(['bench', '--task', 'toy', '--method', 'bptt', '--schedule', 'step']);
+    expect(bptt.code).toBe(2);
+    expect(bptt.stderr).toMatch(/--schedule is 'step', expected left out for methods other than bp-lambda/);
+  });
+
   it('its recorded results and targets use the tasks and computations of run, never "online"', () => {
     const json = JSON.parse(readFileSync(join(root, 'bench', 'results.json'), 'utf8')) as {
       results: { task: string; computation: string | null }[];

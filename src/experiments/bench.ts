@@ -28,6 +28,8 @@ export interface BenchOptions {
   readonly method: MethodKind;
   readonly computation: Computation;
   readonly mode?: RunConfig['mode'];
+  /** BP(λ)'s parameter updates: 'sequence' (once per batch, the authors' default) or 'step' (every time step). */
+  readonly schedule?: RunConfig['schedule'];
   readonly batches: number;
   readonly warmup: number;
   readonly batch?: number;
@@ -47,6 +49,8 @@ export interface BenchResult {
   /** BP(λ)'s computation and synthesiser mode ('traces' / 'forward-view'; 'full' / 'cell'), null for other methods. */
   readonly computation: string | null;
   readonly synthMode: string | null;
+  /** BP(λ)'s schedule ('sequence' / 'step'), null for other methods. */
+  readonly schedule: string | null;
   readonly batch: number;
   readonly hidden: number;
   readonly steps: number;
@@ -84,6 +88,7 @@ export const benchConfig = (o: BenchOptions): RunConfig =>
     computation: o.computation,
     ...(o.computation === 'forward-view' ? { synthClip: Infinity } : {}),
     ...(o.mode === undefined ? {} : { mode: o.mode }),
+    ...(o.schedule === undefined ? {} : { schedule: o.schedule }),
     ...(o.batch === undefined ? {} : { batchSize: o.batch }),
   });
 
@@ -196,6 +201,7 @@ export const runBench = async (o: BenchOptions): Promise<BenchResult> => {
       method: c.method,
       computation: c.method === 'bp-lambda' ? c.computation : null,
       synthMode: c.method === 'bp-lambda' ? c.mode : null,
+      schedule: c.method === 'bp-lambda' ? c.schedule : null,
       batch: c.batchSize,
       hidden: c.hidden,
       steps: T,
