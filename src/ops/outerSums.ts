@@ -58,13 +58,19 @@ export class OuterSums<A extends DeviceArray> {
     this.stacks.clear();
   }
 
-  private buffer(index: number, which: 'U' | 'V', shape: readonly number[]): A {
-    return this.ctx.tmp(`outer.${index}.${which}`, shape);
+  /**
+   * Keyed by width too: a trainer that sums outer products of different widths in one batch (the forward view:
+   * the network gradients, then the synthesiser update) keeps a buffer for each instead of re-allocating both on
+   * every batch (spec/backends/resident.test.ts). Not by length, which changes with the sequence length: a new
+   * length replaces the buffer rather than adding one more.
+   */
+  private buffer(index: number, which: string, shape: readonly number[]): A {
+    return this.ctx.tmp(`outer.${index}.${which}.w${shape[2]!}`, shape);
   }
 
   /** The first `count` terms of a stack in an array of exactly that length (so no stale row enters the sum). */
   private head(s: Stack<A>, which: 'U' | 'V', x: A, width: number, B: number): A {
-    const out = this.ctx.tmp(`outer.${s.index}.${which}.head`, [B, s.count, width]);
+    const out = this.buffer(s.index, `${which}.head`, [B, s.count, width]);
     this.ctx.be.copyBlock(out, x, { outBegin: [0, 0, 0], xBegin: [0, 0, 0], size: [B, s.count, width] });
     return out;
   }
@@ -75,7 +81,7 @@ export class OuterSums<A extends DeviceArray> {
     for (const which of ['U', 'V'] as const) {
       const width = which === 'U' ? s.m : s.n;
       const old = s[which];
-      const next = this.buffer(s.index, `${which}${cap}` as 'U', [B, cap, width]);
+      const next = this.buffer(s.index, `${which}.grown${cap}`, [B, cap, width]);
       be.copyBlock(next, old, { outBegin: [0, 0, 0], xBegin: [0, 0, 0], size: [B, s.capacity, width] });
       s[which] = next;
     }
