@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { unitRoundoff } from '../src/backends/backend.js';
+import { headlessglUnavailable as headlessglStartFailure } from '../test-support/headlessgl.js';
 import { webgpuUnavailable as webgpuStartFailure } from '../test-support/webgpu.js';
 
 const root = join(import.meta.dirname, '..');
@@ -18,10 +19,10 @@ const main = join(root, 'dist/src/cli/main.js');
 
 /** The CLI without an X display (headless-gl then cannot create a context, whether or not it is built). */
 const cli = (...args: string[]) => cliWith({}, ...args);
-/** The same with more environment variables. */
+/** The same with more environment variables (DISPLAY only where given). */
 const cliWith = (more: NodeJS.ProcessEnv, ...args: string[]) => {
   const env: NodeJS.ProcessEnv = { ...process.env, CI: '1', ...more };
-  delete env['DISPLAY'];
+  if (more['DISPLAY'] === undefined) delete env['DISPLAY'];
   const r = spawnSync(process.execPath, [main, ...args], { cwd: root, encoding: 'utf8', env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
@@ -47,6 +48,8 @@ const lossTolerance = 4 * ((n * eps) / (1 - n * eps));
 
 /** Whether gpu.js's WebGPU mode starts here (null), else why not (docs/gpu.md, "WebGPU in Node"). */
 const webgpuUnavailable = await webgpuStartFailure();
+/** Whether gpu.js's headless-gl mode starts here, with the test run's X display (null), else why not. */
+const headlessglUnavailable = headlessglStartFailure();
 /** An adapter name Dawn does not have: the webgpu mode then cannot start. */
 const NO_ADAPTER = { BPLAMBDA_WEBGPU_ADAPTER: 'no adapter has this name' };
 
@@ -84,6 +87,20 @@ describe('run on the gpu.js backends', () => {
     expect(config.backend.adapter.device).not.toBe('unknown');
     const summary = json(join(dir, 'summary.json'));
     expect(summary).toMatchObject({ backend: 'gpujs-webgpu', backendMode: 'webgpu', adapter: config.backend.adapter });
+    const f32 = json(join(out, 'cpu-f32', 'summary.json')).finalLoss as number;
+    expect(Math.abs(summary.finalLoss - f32)).toBeLessThanOrEqual(lossTolerance * f32);
+  });
+
+  it.skipIf(headlessglUnavailable !== null)(`gpujs-headlessgl (with an X display) records its mode and GL renderer, and the loss is cpu-f32’s within float32 roundoff${headlessglUnavailable === null ? '' : ` (cannot start here: ${headlessglUnavailable})`}`, () => {
+    expect(f32Run().code).toBe(0);
+    const dir = join(out, 'gpujs-headlessgl');
+    const r = cliWith({ DISPLAY: process.env['DISPLAY'] }, 'run', 'toy', '--preset', 'smoke', '--backend', 'gpujs-headlessgl', '--out', dir);
+    expect(r.code, r.stderr).toBe(0);
+    const config = json(join(dir, 'config.json'));
+    // headless-gl names its renderer only 'ANGLE', so whether it is software is unknown (docs/gpu.md, "The adapter").
+    expect(config.backend).toMatchObject({ name: 'gpujs-headlessgl', mode: 'headlessgl', precision: 32, threads: 1, adapter: { kind: 'unknown' } });
+    const summary = json(join(dir, 'summary.json'));
+    expect(summary).toMatchObject({ backend: 'gpujs-headlessgl', backendMode: 'headlessgl', adapter: config.backend.adapter });
     const f32 = json(join(out, 'cpu-f32', 'summary.json')).finalLoss as number;
     expect(Math.abs(summary.finalLoss - f32)).toBeLessThanOrEqual(lossTolerance * f32);
   });

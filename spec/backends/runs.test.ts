@@ -23,7 +23,7 @@ import { rngFromSeed } from '../../src/core/random.js';
 import { rnnCell } from '../../src/core/rnn.js';
 import type { Params } from '../../src/core/tensor.js';
 import { CELL_KINDS, type CellKind, bp, methodCases, unreachable } from './cases.js';
-import { type Candidate, boundRatio, maxAbs, randomData, startAll, unstarted } from './support.js';
+import { type Candidate, boundRatio, conformanceGroup, maxAbs, randomData, startAll, unstarted } from './support.js';
 
 const { available, unavailable } = await startAll();
 const ref = referenceBackend() as unknown as Backend;
@@ -145,28 +145,35 @@ describe.each(available)('$name', suite);
 // Backends that cannot start here: every case listed, skipped, with the reason in the suite's name.
 for (const u of unavailable) describe.skip(`${u.name}: cannot start on this machine — ${u.reason}`, () => suite(unstarted(u.name)));
 
+// In the 'headless-gl' project (spec/backends/support.ts, `conformanceGroup`): the modes that make a headless-gl
+// context, in a process of their own; everything else in 'main'.
+if (conformanceGroup === 'gl')
+  describe('gpu.js GL modes in Node: explicit, never a silent fallback', () => {
+    it("gpu.js mode 'gpu' either runs a GL kernel or refuses: it never silently runs on WebAssembly", () => {
+      try {
+        const be = gpujsBackend({ mode: 'gpu' });
+        expect(['headlessgl', 'webgl', 'webgl2']).toContain(be.mode);
+        be.destroy();
+      } catch (e) {
+        expect(e).toBeInstanceOf(BackendUnavailableError);
+        expect((e as Error).message).toMatch(/install|xvfb|browser/i);
+      }
+    });
+    it("gpu.js mode 'headlessgl' runs headless-gl or says what to install", () => {
+      try {
+        const be = gpujsBackend({ mode: 'headlessgl' });
+        expect(be.mode).toBe('headlessgl');
+        be.destroy();
+      } catch (e) {
+        expect(e).toBeInstanceOf(BackendUnavailableError);
+        expect((e as Error).message).toMatch(/gl/);
+        expect((e as Error).message).toMatch(/libxi-dev|xvfb-run/);
+      }
+    });
+  });
+
+if (conformanceGroup === 'main')
 describe('explicit modes, typed errors', () => {
-  it("gpu.js mode 'gpu' either runs a GL kernel or refuses: it never silently runs on WebAssembly", () => {
-    try {
-      const be = gpujsBackend({ mode: 'gpu' });
-      expect(['headlessgl', 'webgl', 'webgl2']).toContain(be.mode);
-      be.destroy();
-    } catch (e) {
-      expect(e).toBeInstanceOf(BackendUnavailableError);
-      expect((e as Error).message).toMatch(/install|xvfb|browser/i);
-    }
-  });
-  it("gpu.js mode 'headlessgl' runs headless-gl or says what to install", () => {
-    try {
-      const be = gpujsBackend({ mode: 'headlessgl' });
-      expect(be.mode).toBe('headlessgl');
-      be.destroy();
-    } catch (e) {
-      expect(e).toBeInstanceOf(BackendUnavailableError);
-      expect((e as Error).message).toMatch(/gl/);
-      expect((e as Error).message).toMatch(/libxi-dev|xvfb-run/);
-    }
-  });
   it('the forward view refuses configurations where it is not exact, naming options.computation', () => {
     const model = modelOf('lstm');
     for (const method of [bp('cell', { synthClip: 1 }), bp('full', { schedule: 'step' }), { kind: 'bptt' } as const])

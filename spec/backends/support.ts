@@ -23,7 +23,15 @@ export interface Unavailable {
   readonly reason: string;
 }
 
-const makers: readonly (readonly [string, () => Backend])[] = [
+/**
+ * The conformance suite runs in two groups of processes (vitest.config.ts, projects 'main' and 'headless-gl'):
+ * gpu.js's headless-gl modes cannot share a process with Dawn's OpenGL ES adapter (src/backends/gpu/glProcess.ts),
+ * so 'gl' has the modes that make a headless-gl context in Node ('headlessgl', 'gpu') and 'main' every other one.
+ */
+export const conformanceGroup: 'main' | 'gl' = process.env['BPLAMBDA_CONFORMANCE'] === 'gl' ? 'gl' : 'main';
+const GL_MODES: readonly string[] = ['headlessgl', 'gpu'];
+
+const allMakers: readonly (readonly [string, () => Backend])[] = [
   ['reference', () => referenceBackend() as Backend],
   // The SIMD backends on one thread and on two (the suite holds every thread count it tries to the same bounds).
   ['cpu f64 wasm-simd 1 thread', () => cpuBackend({ precision: 64, kernels: 'wasm', threads: 1 }) as Backend],
@@ -35,6 +43,8 @@ const makers: readonly (readonly [string, () => Backend])[] = [
   ['async test backend', () => asyncTestBackend() as Backend],
   ...GPUJS_MODES.map((mode) => [`gpujs ${mode}`, () => gpujsBackend({ mode }) as Backend] as const),
 ];
+const isGl = (name: string) => GL_MODES.some((mode) => name === `gpujs ${mode}`);
+const makers = allMakers.filter(([name]) => isGl(name) === (conformanceGroup === 'gl'));
 
 /** Backends that start asynchronously (gpu.js's 'webgpu'): started once here, after which `make` gives more synchronously. */
 const asyncStarts: Readonly<Record<string, () => Promise<Backend>>> = {

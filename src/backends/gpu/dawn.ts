@@ -14,6 +14,7 @@ import type { BackendAdapter } from '../backend.js';
 import { BackendUnavailableError } from '../errors.js';
 import { OPTIONAL_PACKAGES, isNotInstalled } from '../../io/optional.js';
 import { webgpuAdapter } from './adapter.js';
+import { claimEgl } from './glProcess.js';
 import { copyKernel } from './kernels.js';
 import { type GpuModule, type GpuValue, kernelMode } from './runtime.js';
 
@@ -69,6 +70,7 @@ const acquire = async (choice: WebgpuAdapterChoice): Promise<void> => {
   const proc = (globalThis as { process?: { env: Record<string, string | undefined>; versions?: { node?: string } } }).process;
   if (proc?.versions?.node === undefined) throw new BackendUnavailableError('gpujs', 'webgpu', 'this JavaScript engine has no WebGPU (navigator.gpu)', 'Use a browser with WebGPU, or Node with the optional peer webgpu.');
   const gl = choice === 'opengles' || choice === 'opengl';
+  if (gl) claimEgl(choice);
   if (gl && proc.env.EGL_PLATFORM === undefined) proc.env.EGL_PLATFORM = 'surfaceless';
   let mod: WebgpuModule;
   try {

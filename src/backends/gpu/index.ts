@@ -39,9 +39,10 @@ import { broadcastStrides, checkBlock, matmulGeometry } from '../host/kernels.js
 import { copyView } from '../host/view.js';
 import { gpujsAdapter } from './adapter.js';
 import { acquireWebgpu, defaultWebgpuAdapter, probeWebgpu, releaseWebgpu, retainWebgpu } from './dawn.js';
+import { claimGlx } from './glProcess.js';
 import { Outstanding, type StoreValue as Val, argKinds, assemble, isPromise } from './values.js';
 import { copyKernel, traceContractKernel, traceSetKernel, traceUpdateKernel } from './kernels.js';
-import { type GpuInstance, type GpuKernel, type GpuModule, type GpuValue, type GpujsBackendOptions, type GpujsMode, GPUJS_MODES, fallbackError, glStatus, kernelMode, loadGpujs, remedyFor, startError } from './runtime.js';
+import { type GpuInstance, type GpuKernel, type GpuModule, type GpuValue, type GpujsBackendOptions, type GpujsMode, GPUJS_MODES, fallbackError, glStatus, isNode, kernelMode, loadGpujs, remedyFor, startError } from './runtime.js';
 import * as src from './sources.js';
 
 export { GPUJS_MODES, type GpujsBackendOptions, type GpujsMode } from './runtime.js';
@@ -104,6 +105,8 @@ export class GpujsBackend implements Backend<A> {
       this.gl = false;
       return;
     }
+    // In Node, 'headlessgl' and 'gpu' make a headless-gl (GLX) context, which cannot follow Dawn's EGL (glProcess.ts).
+    if ((mode === 'headlessgl' || mode === 'gpu') && isNode()) claimGlx(mode);
     try {
       this.gpu = new this.gpujs.GPU({ mode });
     } catch (e) {

@@ -86,6 +86,9 @@ const nodeRequire = (): ((id: string) => unknown) | null => {
   return mod === undefined ? null : mod.createRequire(import.meta.url);
 };
 
+/** Whether this is Node (where gpu.js's GL modes mean headless-gl), not a browser. */
+export const isNode = (): boolean => (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== undefined;
+
 export const loadGpujs = (mode: GpujsMode, given: unknown): GpuModule => {
   if (given !== undefined) {
     if (typeof (given as Partial<GpuModule>).GPU !== 'function')
