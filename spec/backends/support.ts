@@ -30,6 +30,11 @@ export interface Unavailable {
  */
 export const conformanceGroup: 'main' | 'gl' = process.env['BPLAMBDA_CONFORMANCE'] === 'gl' ? 'gl' : 'main';
 const GL_MODES: readonly string[] = ['headlessgl', 'gpu'];
+/**
+ * BPLAMBDA_CONFORMANCE_GPUJS=0 leaves gpu.js out of 'main' (mutation testing, vitest.mutation.config.ts: it does
+ * not mutate gpu.js's backend, and its slow cases would only repeat what the other backends check of the engine).
+ */
+const withGpujs = process.env['BPLAMBDA_CONFORMANCE_GPUJS'] !== '0';
 
 const allMakers: readonly (readonly [string, () => Backend])[] = [
   ['reference', () => referenceBackend() as Backend],
@@ -44,7 +49,7 @@ const allMakers: readonly (readonly [string, () => Backend])[] = [
   ...GPUJS_MODES.map((mode) => [`gpujs ${mode}`, () => gpujsBackend({ mode }) as Backend] as const),
 ];
 const isGl = (name: string) => GL_MODES.some((mode) => name === `gpujs ${mode}`);
-const makers = allMakers.filter(([name]) => isGl(name) === (conformanceGroup === 'gl'));
+const makers = allMakers.filter(([name]) => isGl(name) === (conformanceGroup === 'gl') && (withGpujs || !name.startsWith('gpujs')));
 
 /** Backends that start asynchronously (gpu.js's 'webgpu'): started once here, after which `make` gives more synchronously. */
 const asyncStarts: Readonly<Record<string, () => Promise<Backend>>> = {
