@@ -61,6 +61,7 @@ export const clipByGlobalNorm = (maxNorm: number): GradientTransformation<Record
   init: () => ({}),
   update(grads, state) {
     const n = paramsNorm(grads);
+    // Stryker disable next-line EqualityOperator: at n = maxNorm the scale is exactly 1 (x·1 = x), so >= gives the same values.
     return [n > maxNorm ? scaleParams(grads, maxNorm / n) : grads, state];
   },
 });
