@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const gpuIndex = pathToFileURL(join(import.meta.dirname, '..', 'dist', 'src', 'backends', 'gpu', 'index.js')).href;
+/** The built gpu.js backend, for child processes (which cannot load src/ without the test runner). */
+export const gpuIndex = pathToFileURL(join(import.meta.dirname, '..', 'dist', 'src', 'backends', 'gpu', 'index.js')).href;
 
 const PROBE = `
 const { gpujsBackend } = await import(${JSON.stringify(gpuIndex)});

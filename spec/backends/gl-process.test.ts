@@ -5,13 +5,10 @@
  * process of the built package, since either start taints the process that makes it.
  */
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { headlessglUnavailable } from '../../test-support/headlessgl.js';
+import { gpuIndex, headlessglUnavailable } from '../../test-support/headlessgl.js';
 import { webgpuUnavailable } from '../../test-support/webgpu.js';
 
-const gpuIndex = pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'src', 'backends', 'gpu', 'index.js')).href;
 const START = {
   webgpu: "const w = await g.startGpujsBackend({ mode: 'webgpu', webgpuAdapter: 'opengles' }); w.destroy();",
   headlessgl: "g.gpujsBackend({ mode: 'headlessgl' }).destroy();",

@@ -44,8 +44,7 @@ const sizeOf = (op: string, args: unknown[]): number => {
   const shapeSize = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
   if (op === 'alloc') return shapeSize(args[0] as number[]);
   if (op === 'allocTrace') return shapeSize(args as number[]);
-  if (op === 'upload') return shapeSize((args[0] as { shape: number[] }).shape);
-  return shapeSize((args[0] as { shape: number[] }).shape); // write's destination, read's array
+  return shapeSize((args[0] as { shape: number[] }).shape); // upload's view, write's destination, read's array
 };
 const watching = (be: Backend): { backend: Backend; calls: [string, number][] } => {
   const calls: [string, number][] = [];

@@ -70,8 +70,10 @@ const acquire = async (choice: WebgpuAdapterChoice): Promise<void> => {
   const proc = (globalThis as { process?: { env: Record<string, string | undefined>; versions?: { node?: string } } }).process;
   if (proc?.versions?.node === undefined) throw new BackendUnavailableError('gpujs', 'webgpu', 'this JavaScript engine has no WebGPU (navigator.gpu)', 'Use a browser with WebGPU, or Node with the optional peer webgpu.');
   const gl = choice === 'opengles' || choice === 'opengl';
-  if (gl) claimEgl(choice);
-  if (gl && proc.env.EGL_PLATFORM === undefined) proc.env.EGL_PLATFORM = 'surfaceless';
+  if (gl) {
+    claimEgl(choice);
+    proc.env.EGL_PLATFORM ??= 'surfaceless';
+  }
   let mod: WebgpuModule;
   try {
     const name = 'webgpu';
