@@ -8,19 +8,11 @@
  */
 import { availableParallelism } from 'node:os';
 import { cpuBackend, hostView } from '../dist/src/backends/index.js';
+import { median, random } from './data.mjs';
 
 const arg = process.argv.indexOf('--threads');
 const threadList = arg > 0 ? process.argv[arg + 1].split(',').map(Number) : [...new Set([1, availableParallelism()])];
 
-const random = (n, seed) => {
-  const d = new Float64Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    d[i] = s / 2 ** 32 - 0.5;
-  }
-  return d;
-};
 
 /** Square products, then the shapes the trainer runs: [B, 4H] from [x | h] (copy-repeat, seq-MNIST) and a per-example gradient sum. */
 const SHAPES = [
@@ -32,7 +24,6 @@ const SHAPES = [
   [400, 100, 33],
 ];
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 for (const precision of [32, 64])
   for (const threads of threadList) {

@@ -14,6 +14,7 @@
  * Prints one JSON object per kernel. Needs the build (npm run build).
  */
 import { backendByName, hostView } from '../dist/src/backends/index.js';
+import { median, random } from './data.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,16 +34,6 @@ const R = H;
 const n = 2 * H; // cell mode: the synthesiser reads z = [h | c]
 const P = R * (n + 1);
 
-let seed = 12345;
-const random = (count, scale) => {
-  const d = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-    d[i] = scale * (seed / 2 ** 32 - 0.5);
-  }
-  return d;
-};
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const be = await backendByName(backendName);
 const info = { backend: backendName, mode: be.mode, precision: be.precision, adapter: be.adapter ?? null, task, batch: B, hidden: H };
@@ -62,9 +53,9 @@ const time = async (call, sync) => {
 try {
   // The trace update: E ← ∇θĝ + γλ J E, with mean_b δᵀE (the old trace) fused in. J scaled so that E stays bounded.
   const E = be.allocTrace(B, R, P);
-  const J = be.upload(hostView(random(B * R * R, 2 / R), [B, R, R]));
-  const z = be.upload(hostView(random(B * n, 2), [B, n]));
-  const delta = be.upload(hostView(random(B * R, 2), [B, R]));
+  const J = be.upload(hostView(random(B * R * R, 1, 2 / R), [B, R, R]));
+  const z = be.upload(hostView(random(B * n, 2, 2), [B, n]));
+  const delta = be.upload(hostView(random(B * R, 3, 2), [B, R]));
   const out = be.alloc([P]);
   be.traceUpdate(E, null, 0, { kind: 'linear', input: z });
   const traceMs = await time(() => be.traceUpdate(E, J, 0.9, { kind: 'linear', input: z }, { delta, out }), out);
@@ -73,8 +64,8 @@ try {
   for (const x of [E, J, z, delta, out]) be.dispose(x);
 
   // The cell's pre-activations from [x | h] against the stacked weights (transposed), as the generic LSTM does.
-  const xh = be.upload(hostView(random(B * (I + H), 2), [B, I + H]));
-  const W = be.upload(hostView(random(4 * H * (I + H), 0.2), [4 * H, I + H]));
+  const xh = be.upload(hostView(random(B * (I + H), 4, 2), [B, I + H]));
+  const W = be.upload(hostView(random(4 * H * (I + H), 5, 0.2), [4 * H, I + H]));
   const pre = be.alloc([B, 4 * H]);
   const mmMs = await time(() => be.matmul(pre, xh, W, { transposeB: true }), pre);
   const mmFlops = 2 * B * 4 * H * (I + H);
