@@ -3,6 +3,8 @@
 // report (reports/mutation/<area>/mutation.html and .json) and incremental file (git-ignored), so a re-run tests
 // only the mutants of changed code or tests. BPLAMBDA_MUTATE_REPORT names another report folder, for a run of
 // part of an area (`-- --mutate <files>`); `-- --force` re-tests every mutant.
+import { availableParallelism } from 'node:os';
+
 const AREAS = {
   core: ['src/core/**/*.ts', '!src/core/index.ts'],
   verify: ['src/verify/**/*.ts', '!src/verify/index.ts'],
@@ -32,7 +34,8 @@ export default {
   jsonReporter: { fileName: `${dir}/mutation.json` },
   // Mutants in module-level code (schemas, tables) would run every test: left out, and counted as ignored.
   ignoreStatic: true,
-  concurrency: 2,
+  // One process is the TypeScript checker, idle once the mutants are checked: one test runner per core besides it.
+  concurrency: availableParallelism() + 1,
   // A mutant that makes a loop endless is stopped 15 s past its tests' own time (and counts as detected).
   timeoutMS: 15000,
   tempDirName: '.stryker-tmp',

@@ -43,8 +43,10 @@ export const cellToCellJacobian = (cell: Cell, params: Params, step: CellStep, p
   const h = mem.size;
   const D = new Float64Array(h * h);
   const C = new Float64Array(h * h);
+  // Stryker disable next-line EqualityOperator: i = h reads past J's end (undefined) and writes past D's and C's, where writes are ignored (equivalent).
   for (let i = 0; i < h; i++) {
     const row = (mem.offset + i) * S;
+    // Stryker disable next-line EqualityOperator: j = h writes entry (i+1, 0), which row i+1 then overwrites, or past the end (equivalent).
     for (let j = 0; j < h; j++) {
       D[i * h + j] = J[row + j]!;
       C[i * h + j] = J[row + j]! * psiPrev[j]! + J[row + mem.offset + j]!;
@@ -83,6 +85,7 @@ export const cellModeTargets = (
   const T = records.length;
   const inputs = records.map((_, k) => (k === 0 ? vzeros(model.cell.stateSize) : records[k - 1]!.step.state));
   const u = inputs.map((s, k) => synth.predict(theta, s, k + 1));
+  // Stryker disable next-line ArrayDeclaration: an empty array filled from index T−1 down ends the same (equivalent).
   const targets = new Array<Float64Array>(T);
   targets[T - 1] = memoryMass(model, params, records[T - 1]!, scale);
   for (let k = T - 2; k >= 0; k--) {

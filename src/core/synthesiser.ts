@@ -39,6 +39,7 @@ export const linearSynthesiser = (inputSize: number, outputSize: number): Synthe
     predict(theta, input) {
       const y = matvec(get(theta, 'W'), input);
       const b = get(theta, 'b').data;
+      // Stryker disable next-line EqualityOperator: with <= the extra index lies past the Float64Array's end, where writes are ignored (equivalent).
       for (let i = 0; i < outputSize; i++) y[i] += b[i]!;
       return y;
     },
@@ -82,11 +83,14 @@ export const mlpSynthesiser = (inputSize: number, hidden: readonly number[], out
   const activations = (theta: Params, input: Float64Array) => {
     const as: Float64Array[] = [input];
     const zs: Float64Array[] = [];
+    // Stryker disable next-line EqualityOperator: with <= a layer past the hidden ones is computed and never read (equivalent).
     for (let l = 0; l < L; l++) {
       const z = matvec(get(theta, `W_${l}`), as[l]!);
       const b = get(theta, `b_${l}`).data;
+      // Stryker disable next-line EqualityOperator: with <= the extra index lies past the Float64Array's end, where writes are ignored (equivalent).
       for (let k = 0; k < z.length; k++) z[k] += b[k]!;
       zs.push(z);
+      // Stryker disable next-line EqualityOperator: v >= 0 differs only at v = ±0, where it returns v, equal to 0 as a number (equivalent).
       as.push(z.map((v) => (v > 0 ? v : 0)));
     }
     return { as, zs };
@@ -100,6 +104,7 @@ export const mlpSynthesiser = (inputSize: number, hidden: readonly number[], out
       const { as } = activations(theta, input);
       const y = matvec(get(theta, `W_${L}`), as[L]!);
       const b = get(theta, `b_${L}`).data;
+      // Stryker disable next-line EqualityOperator: with <= the extra index lies past the Float64Array's end, where writes are ignored (equivalent).
       for (let i = 0; i < outputSize; i++) y[i] += b[i]!;
       return y;
     },
@@ -123,16 +128,20 @@ export const mlpSynthesiser = (inputSize: number, hidden: readonly number[], out
           const a = as[l]!;
           for (let k = 0; k < nOut; k++) {
             const uk = u[k]!;
+            // Stryker disable next-line ConditionalExpression: skipping u_k = 0 saves work only; writing 0·a gives ±0, equal to the 0 there (equivalent).
             if (uk === 0) continue;
             for (let j = 0; j < nIn; j++) o[row + offsets[l]! + k * nIn + j] = uk * a[j]!;
             o[row + offsets[l]! + nOut * nIn + k] = uk;
           }
+          // Stryker disable next-line ConditionalExpression,EqualityOperator: at l = 0 the vector this computes is never read (the loop ends), so running it is equivalent.
           if (l > 0) {
             const W = get(theta, `W_${l}`).data;
             const nv = new Float64Array(nIn);
             for (let k = 0; k < nOut; k++) {
               const uk = u[k]!;
+              // Stryker disable next-line ConditionalExpression: skipping u_k = 0 saves work only; adding 0·W changes no entry (equivalent).
               if (uk === 0) continue;
+              // Stryker disable next-line EqualityOperator: with <= the extra index lies past the Float64Array's end, where writes are ignored (equivalent).
               for (let j = 0; j < nIn; j++) nv[j] += uk * W[k * nIn + j]!;
             }
             v = nv;
@@ -166,7 +175,9 @@ export const tabularSynthesiser = (steps: number, outputSize: number, inputSize:
     },
     paramJacobian(_theta, _input, t) {
       const o = new Float64Array(outputSize * P);
-      if (t >= 1 && t <= steps) for (let i = 0; i < outputSize; i++) o[i * P + (t - 1) * outputSize + i] = 1;
+      if (t >= 1 && t <= steps)
+        // Stryker disable next-line EqualityOperator: with <= the extra index lies past the Float64Array's end, where writes are ignored (equivalent).
+        for (let i = 0; i < outputSize; i++) o[i * P + (t - 1) * outputSize + i] = 1;
       return { shape: [outputSize, P], data: o };
     },
   };
