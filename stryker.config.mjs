@@ -34,8 +34,8 @@ export default {
   jsonReporter: { fileName: `${dir}/mutation.json` },
   // Mutants in module-level code (schemas, tables) would run every test: left out, and counted as ignored.
   ignoreStatic: true,
-  // One process is the TypeScript checker, idle once the mutants are checked: one test runner per core besides it.
-  concurrency: availableParallelism() + 1,
+  // One process per core (Stryker gives half of them to the TypeScript checker until every mutant is checked).
+  concurrency: availableParallelism(),
   // A mutant that makes a loop endless is stopped 15 s past its tests' own time (and counts as detected).
   timeoutMS: 15000,
   tempDirName: '.stryker-tmp',
